@@ -1,0 +1,101 @@
+"""dualduty: school-safety responsibility under 一岗双责 (one post, dual duty), as typed Python.
+
+``import dualduty`` stays light: the public names below are imported on first use
+(PEP 562), so the command line starts fast and networkx is loaded only when a graph
+is converted for a notebook.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .errors import DualdutyError, InvalidOrganisation, Problem
+    from .graph import ChainLink, OrgGraph, ResponsibilityChain
+    from .io import dump, dumps, load, loads
+    from .model import (
+        ActivityVerb,
+        BusinessArea,
+        Duty,
+        DutyKind,
+        Facility,
+        HazardDomain,
+        InCharge,
+        Organisation,
+        OrgKind,
+        Ownership,
+        Package,
+        Person,
+        Place,
+        PlaceKind,
+        Post,
+        RiskLevel,
+        Role,
+        Rules,
+        School,
+        SchoolLevel,
+        Unit,
+        UnitKind,
+    )
+    from .reference import reference_organisation
+
+__all__ = [
+    "ActivityVerb",
+    "BusinessArea",
+    "ChainLink",
+    "DualdutyError",
+    "Duty",
+    "DutyKind",
+    "Facility",
+    "HazardDomain",
+    "InCharge",
+    "InvalidOrganisation",
+    "OrgGraph",
+    "OrgKind",
+    "Organisation",
+    "Ownership",
+    "Package",
+    "Person",
+    "Place",
+    "PlaceKind",
+    "Post",
+    "Problem",
+    "ResponsibilityChain",
+    "RiskLevel",
+    "Role",
+    "Rules",
+    "School",
+    "SchoolLevel",
+    "Unit",
+    "UnitKind",
+    "__version__",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
+    "reference_organisation",
+]
+
+_WHERE: dict[str, str] = {
+    **dict.fromkeys(["DualdutyError", "InvalidOrganisation", "Problem"], "errors"),
+    **dict.fromkeys(["ChainLink", "OrgGraph", "ResponsibilityChain"], "graph"),
+    **dict.fromkeys(["dump", "dumps", "load", "loads"], "io"),
+    "reference_organisation": "reference",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__ and name != "__version__":
+        import importlib
+
+        module = importlib.import_module(f".{_WHERE.get(name, 'model')}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

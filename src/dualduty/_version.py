@@ -1,0 +1,3 @@
+"""The version of dualduty, read by hatchling at build time."""
+
+__version__ = "0.1.0.dev0"

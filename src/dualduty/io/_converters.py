@@ -1,0 +1,114 @@
+"""Private cattrs converters, one per file format, and the error translation they share.
+
+The model classes are plain attrs classes; these converters turn them into the
+primitive data of a file and back. Structuring errors go through
+:func:`cattrs.transform_error` so that each one carries the path inside the document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from functools import cache
+from typing import Any, Literal, get_origin
+
+import cattrs
+import pendulum
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from ..errors import Problem
+
+Format = Literal["toml", "json", "yaml"]
+
+__all__ = ["Format", "converter", "problems_from"]
+
+
+def _structure_date(value: Any, _type: type) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"expected a date, got a date and time {value.isoformat()}")
+    if isinstance(value, dt.date):
+        return pendulum.date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+        return pendulum.date(parsed.year, parsed.month, parsed.day)
+    raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+
+
+def _structure_str(value: Any, _type: type) -> str:
+    # cattrs' default calls str() on anything; a number where text belongs is a mistake.
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _structure_int(value: Any, _type: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _is_set(t: Any) -> bool:
+    return get_origin(t) in (frozenset, set) or t in (frozenset, set)
+
+
+@cache
+def converter(fmt: Format) -> cattrs.Converter:
+    """The converter for one file format (``toml``, ``json`` or ``yaml``)."""
+    conv = cattrs.Converter(forbid_extra_keys=True, omit_if_default=True, detailed_validation=True)
+    conv.register_structure_hook(dt.date, _structure_date)
+    # Predicates, not classes: a class hook would also catch str and int subclasses (enums).
+    conv.register_structure_hook_func(lambda t: t is str, _structure_str)
+    conv.register_structure_hook_func(lambda t: t is int, _structure_int)
+    if fmt == "json":
+        conv.register_unstructure_hook(dt.date, lambda d: d.isoformat())
+    else:  # TOML and YAML hold dates natively; write plain dates, not pendulum's subclass
+        conv.register_unstructure_hook(dt.date, lambda d: dt.date(d.year, d.month, d.day))
+
+    def unstructure_set(value: frozenset[Any]) -> list[Any]:
+        # Sets are written sorted so that a file is the same every time it is written.
+        return sorted(conv.unstructure(v) for v in value)
+
+    conv.register_unstructure_hook_func(_is_set, unstructure_set)
+    return conv
+
+
+_FIELD_MESSAGE = re.compile(r"^'?(?P<field>[a-z_]+)'?(?::\s*| (?=must ))(?P<message>.*)$", re.S)
+
+
+def _format_exception(exc: BaseException, type_: type | None) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, ForbiddenExtraKeysError):
+        keys = ", ".join(repr(k) for k in sorted(exc.extra_fields))
+        return f"unknown key{'s' if len(exc.extra_fields) > 1 else ''} {keys}"
+    if isinstance(exc, ValueError) and isinstance(type_, type) and issubclass(type_, enum.Enum):
+        choices = ", ".join(repr(m.value) for m in type_)
+        return f"{exc} (expected one of: {choices})"
+    if isinstance(exc, ValueError | TypeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def problems_from(exc: BaseException, prefix: str = "") -> list[Problem]:
+    """Turn a cattrs structuring error into problems with paths under *prefix*."""
+    out: list[Problem] = []
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        lines = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
+    else:
+        lines = [f"{_format_exception(exc, None)} @ $"]
+    for line in lines:
+        message, _, where = line.rpartition(" @ ")
+        path = where.removeprefix("$").lstrip(".")
+        # attrs validators run in __init__, so cattrs reports them against the class;
+        # their messages name the field ("students: must be >= 0"), which belongs in the path.
+        m = _FIELD_MESSAGE.match(message)
+        if m and not message.startswith(("unknown key", "required field")):
+            path = f"{path}.{m['field']}" if path else m["field"]
+            message = m["message"]
+        full = prefix + (("." if prefix and path and not path.startswith("[") else "") + path)
+        out.append(Problem(full, message))
+    return out

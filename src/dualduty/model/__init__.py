@@ -1,0 +1,67 @@
+"""The typed domain model of 一岗双责: pure frozen attrs classes, no I/O, no plugins."""
+
+from __future__ import annotations
+
+from .enums import (
+    LEADING_ROLES,
+    SECTION_KINDS,
+    ActivityVerb,
+    DutyKind,
+    Facility,
+    OrgKind,
+    Ownership,
+    PlaceKind,
+    RiskLevel,
+    Role,
+    SchoolLevel,
+    UnitKind,
+)
+from .hazards import BUILTIN_HAZARD_DOMAINS, HazardDomain
+from .org import (
+    BusinessArea,
+    Duty,
+    InCharge,
+    Organisation,
+    Package,
+    Person,
+    Place,
+    Post,
+    School,
+    Unit,
+)
+from .rules import AssessmentCategory, ReportDue, Rules, clause_of
+from .validate import DATE_MAX, DATE_MIN, find_problems
+
+__all__ = [
+    "BUILTIN_HAZARD_DOMAINS",
+    "DATE_MAX",
+    "DATE_MIN",
+    "LEADING_ROLES",
+    "SECTION_KINDS",
+    "ActivityVerb",
+    "AssessmentCategory",
+    "BusinessArea",
+    "Duty",
+    "DutyKind",
+    "Facility",
+    "HazardDomain",
+    "InCharge",
+    "OrgKind",
+    "Organisation",
+    "Ownership",
+    "Package",
+    "Person",
+    "Place",
+    "PlaceKind",
+    "Post",
+    "ReportDue",
+    "RiskLevel",
+    "Role",
+    "Rules",
+    "School",
+    "SchoolLevel",
+    "Unit",
+    "UnitKind",
+    "clause_of",
+    "find_problems",
+]

@@ -1,0 +1,331 @@
+"""Cross-reference checks of an :class:`~dualduty.model.Organisation` (no I/O).
+
+Each check yields a :class:`~dualduty.errors.Problem` whose path is written the way a
+district file is nested, so a problem found here points into the file it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from ..errors import Problem
+from .enums import LEADING_ROLES, SECTION_KINDS, UnitKind
+from .org import Duty, Organisation, Unit
+
+__all__ = ["DATE_MAX", "DATE_MIN", "find_problems"]
+
+#: The earliest date a file may hold.
+DATE_MIN = dt.date(1970, 1, 1)
+#: The latest date a file may hold.
+DATE_MAX = dt.date(2099, 12, 31)
+
+
+def find_problems(org: Organisation, broken: Iterable[str] = ()) -> list[Problem]:
+    """Every cross-reference problem of *org*, in document order.
+
+    *broken* names ids whose definitions failed to load; references to them are not
+    reported again (the failed definition already was).
+    """
+    return _Checker(org, frozenset(broken)).run()
+
+
+class _Checker:
+    def __init__(self, org: Organisation, broken: frozenset[str]) -> None:
+        self.org = org
+        self.broken = broken
+        self.out: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.out.append(Problem(path, message))
+
+    def unknown(self, path: str, what: str, ref: str) -> None:
+        if ref not in self.broken:
+            self.add(path, f"unknown {what} {ref!r}")
+
+    def dates(self, path: str, **values: dt.date | None) -> None:
+        for name, value in values.items():
+            if value is not None and not DATE_MIN <= value <= DATE_MAX:
+                self.add(
+                    f"{path}.{name}" if path else name,
+                    f"date {value.isoformat()} is out of range "
+                    f"({DATE_MIN.isoformat()} to {DATE_MAX.isoformat()})",
+                )
+        start, end = values.get("start"), values.get("end")
+        if start is not None and end is not None and end < start:
+            self.add(f"{path}.end", f"ends {end.isoformat()}, before it starts {start.isoformat()}")
+
+    def unique(self, path: str, seen: dict[str, str], id_: str, what: str) -> bool:
+        if id_ in seen:
+            self.add(f"{path}.id", f"duplicate {what} id {id_!r} (first at {seen[id_]})")
+            return False
+        seen[id_] = path
+        return True
+
+    # -- the checks ------------------------------------------------------------
+
+    def run(self) -> list[Problem]:
+        org = self.org
+        self.dates("", as_of=org.as_of)
+
+        hazards = org.hazard_domain_registry()
+        seen_hazards: dict[str, str] = {}
+        for i, h in enumerate(org.hazard_domains):
+            self.unique(f"hazard_domains[{i}]", seen_hazards, h.id, "hazard domain")
+
+        self.people: dict[str, str] = {}
+        for i, person in enumerate(org.people):
+            self.unique(f"people[{i}]", self.people, person.id, "person")
+
+        units: dict[str, Unit] = {}
+        unit_paths: dict[str, str] = {}
+        post_unit: dict[str, Unit] = {}
+        post_path: dict[str, str] = {}
+        for i, unit in enumerate(org.units):
+            if self.unique(f"units[{i}]", unit_paths, unit.id, "unit"):
+                units[unit.id] = unit
+            for j, post in enumerate(unit.posts):
+                path = f"units[{i}].posts[{j}]"
+                if post.id in post_unit:
+                    other = post_unit[post.id]
+                    if other.id != unit.id:
+                        self.add(
+                            f"{path}.id",
+                            f"post {post.id!r} is in two units: {other.id!r} "
+                            f"({post_path[post.id]}) and {unit.id!r}",
+                        )
+                    else:
+                        self.add(
+                            f"{path}.id",
+                            f"duplicate post id {post.id!r} (first at {post_path[post.id]})",
+                        )
+                    continue
+                post_unit[post.id] = unit
+                post_path[post.id] = path
+
+        leading_groups = [u for u in org.units if u.kind is UnitKind.LEADING_GROUP]
+        for extra in leading_groups[1:]:
+            i = org.units.index(extra)
+            self.add(
+                f"units[{i}].kind",
+                f"a second leading group {extra.id!r}; "
+                f"the organisation already has {leading_groups[0].id!r}",
+            )
+
+        seen_duties: dict[str, str] = {}
+        for i, unit in enumerate(org.units):
+            self._unit(i, unit, units, post_unit)
+            area_ids: dict[str, str] = {}
+            for j, area in enumerate(unit.areas):
+                self.unique(f"units[{i}].areas[{j}]", area_ids, area.id, "business area")
+            for j, duty in enumerate(unit.duties):
+                path = f"units[{i}].duties[{j}]"
+                self.unique(path, seen_duties, duty.id, "duty")
+                self._duty(path, duty, hazards)
+                if duty.area is not None and duty.area not in area_ids:
+                    self.add(
+                        f"{path}.area",
+                        f"unknown business area {duty.area!r} of unit {unit.id!r}"
+                        + (f" (it has: {', '.join(sorted(area_ids))})" if area_ids else ""),
+                    )
+                if duty.applies_to:
+                    self.add(
+                        f"{path}.applies_to",
+                        "applies_to is only for common duties; a unit's duty is its own",
+                    )
+                if duty.role is not None and not any(p.role is duty.role for p in unit.posts):
+                    self.add(f"{path}.role", f"unit {unit.id!r} has no {duty.role.value} post")
+
+        for i, duty in enumerate(org.common_duties):
+            path = f"common_duties[{i}]"
+            self.unique(path, seen_duties, duty.id, "duty")
+            self._duty(path, duty, hazards)
+            if not duty.applies_to:
+                self.add(f"{path}.applies_to", "a common duty must name the unit kinds it applies to")
+            if duty.area is not None:
+                self.add(f"{path}.area", "a common duty has no business area of its own")
+
+        self._cycles(units, unit_paths)
+
+        for i, edge in enumerate(org.in_charge):
+            path = f"in_charge[{i}]"
+            self.dates(path, start=edge.start, end=edge.end)
+            self._leading_post(f"{path}.post", edge.post, post_unit, "in charge of units")
+            for k, uid in enumerate(edge.units):
+                target = units.get(uid)
+                if target is None:
+                    self.unknown(f"{path}.units[{k}]", "unit", uid)
+                elif target.kind not in SECTION_KINDS:
+                    self.add(
+                        f"{path}.units[{k}]",
+                        f"{uid!r} is a {target.kind.value}; a post is in charge of sections, "
+                        "centres or grade groups",
+                    )
+
+        schools: dict[str, str] = {}
+        for i, school in enumerate(org.schools):
+            self.unique(f"schools[{i}]", schools, school.id, "school")
+
+        places: dict[str, str] = {}
+        for i, place in enumerate(org.places):
+            self.unique(f"places[{i}]", places, place.id, "place")
+        for i, place in enumerate(org.places):
+            if place.parent is not None and place.parent not in places:
+                self.unknown(f"places[{i}].parent", "place", place.parent)
+        self._place_cycles()
+
+        packages: dict[str, str] = {}
+        for i, package in enumerate(org.packages):
+            path = f"packages[{i}]"
+            self.unique(path, packages, package.id, "package")
+            self.dates(path, start=package.start, end=package.end)
+            holder_unit = units.get(package.holder)
+            holder_post_unit = post_unit.get(package.holder)
+            if holder_unit is not None:
+                if holder_unit.kind not in SECTION_KINDS:
+                    self.add(
+                        f"{path}.holder",
+                        f"{package.holder!r} is a {holder_unit.kind.value}; a package is held by "
+                        "a leading-group post or a section, centre or grade group",
+                    )
+                for k, staff in enumerate(package.staff):
+                    staff_unit = post_unit.get(staff)
+                    if staff_unit is None:
+                        self.unknown(f"{path}.staff[{k}]", "post", staff)
+                    elif staff_unit.id != holder_unit.id:
+                        self.add(
+                            f"{path}.staff[{k}]",
+                            f"post {staff!r} is in {staff_unit.id!r}, not in the holder "
+                            f"{holder_unit.id!r}",
+                        )
+            elif holder_post_unit is not None:
+                if holder_post_unit.kind is not UnitKind.LEADING_GROUP:
+                    self.add(
+                        f"{path}.holder",
+                        f"post {package.holder!r} is in {holder_post_unit.id!r}, not in the "
+                        "leading group; a section's package names the section as holder and the "
+                        "post under staff",
+                    )
+                if package.staff:
+                    self.add(f"{path}.staff", "only a unit holder names staff")
+            elif package.holder not in self.broken:
+                self.add(f"{path}.holder", f"unknown holder {package.holder!r} (no such post or unit)")
+            if not package.targets:
+                self.add(path, f"package {package.id!r} has no schools or places")
+            for k, sid in enumerate(package.schools):
+                if sid not in schools:
+                    self.unknown(f"{path}.schools[{k}]", "school", sid)
+            for k, pid in enumerate(package.places):
+                if pid not in places:
+                    self.unknown(f"{path}.places[{k}]", "place", pid)
+        return self.out
+
+    def _unit(
+        self, i: int, unit: Unit, units: dict[str, Unit], post_unit: dict[str, Unit]
+    ) -> None:
+        path = f"units[{i}]"
+        for j, post in enumerate(unit.posts):
+            ppath = f"{path}.posts[{j}]"
+            if post.holder is not None and post.holder not in self.people:
+                self.unknown(f"{ppath}.holder", "person", post.holder)
+            self.dates(ppath, since=post.since)
+            leading = unit.kind is UnitKind.LEADING_GROUP
+            if leading and post.role not in LEADING_ROLES:
+                self.add(
+                    f"{ppath}.role",
+                    f"a leading-group post is a leader, deputy or member, not {post.role.value}",
+                )
+            elif not leading and post.role in LEADING_ROLES:
+                self.add(
+                    f"{ppath}.role",
+                    f"{post.role.value} posts belong in the leading group, not in {unit.id!r}",
+                )
+        if unit.kind is UnitKind.LEADING_GROUP:
+            leaders = [p.id for p in unit.posts if p.role.value == "leader"]
+            if len(leaders) > 1:
+                self.add(f"{path}.posts", f"the leading group has {len(leaders)} leaders: {leaders}")
+        if unit.parent is not None and unit.parent not in units:
+            self.unknown(f"{path}.parent", "unit", unit.parent)
+        seat = None
+        if unit.kind is UnitKind.OFFICE:
+            if unit.seated_in is None:
+                self.add(
+                    f"{path}.seated_in",
+                    f"office {unit.id!r} has no seat: name the section it is seated in",
+                )
+            else:
+                seat = units.get(unit.seated_in)
+                if seat is None:
+                    self.unknown(f"{path}.seated_in", "unit", unit.seated_in)
+                elif seat.kind not in SECTION_KINDS:
+                    self.add(
+                        f"{path}.seated_in",
+                        f"an office is seated in a section or centre, not a {seat.kind.value}",
+                    )
+        elif unit.seated_in is not None:
+            self.add(f"{path}.seated_in", f"only an office has a seat, not a {unit.kind.value}")
+        if unit.head_post is not None:
+            owner = post_unit.get(unit.head_post)
+            if owner is None:
+                self.unknown(f"{path}.head_post", "post", unit.head_post)
+            elif owner.id != unit.id and not (seat is not None and owner.id == seat.id):
+                allowed = "its own or its seat's" if unit.kind is UnitKind.OFFICE else "its own"
+                self.add(
+                    f"{path}.head_post",
+                    f"{unit.head_post!r} is a post of {owner.id!r}; a unit is headed by "
+                    f"{allowed} post",
+                )
+
+    def _duty(self, path: str, duty: Duty, hazards: dict[str, object]) -> None:
+        for hid in sorted(duty.hazards):
+            if hid not in hazards:
+                self.add(f"{path}.hazards", f"unknown hazard domain {hid!r}")
+
+    def _leading_post(
+        self, path: str, post_id: str, post_unit: dict[str, Unit], what: str
+    ) -> None:
+        unit = post_unit.get(post_id)
+        if unit is None:
+            self.unknown(path, "post", post_id)
+        elif unit.kind is not UnitKind.LEADING_GROUP:
+            self.add(path, f"post {post_id!r} is in {unit.id!r}; only leading-group posts are {what}")
+
+    def _cycles(self, units: dict[str, Unit], unit_paths: dict[str, str]) -> None:
+        reported: set[str] = set()
+        for start in units.values():
+            chain: list[str] = []
+            node: Unit | None = start
+            while node is not None and node.parent is not None:
+                if node.id in chain:
+                    cycle = chain[chain.index(node.id) :]
+                    if not reported.intersection(cycle):
+                        reported.update(cycle)
+                        first = min(cycle, key=lambda u: unit_paths[u])
+                        self.add(
+                            f"{unit_paths[first]}.parent",
+                            "units form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                        )
+                    break
+                chain.append(node.id)
+                node = units.get(node.parent)
+
+    def _place_cycles(self) -> None:
+        parents = {p.id: p.parent for p in self.org.places}
+        index = {p.id: i for i, p in enumerate(self.org.places)}
+        reported: set[str] = set()
+        for start in parents:
+            chain: list[str] = []
+            node: str | None = start
+            while node is not None:
+                if node in chain:
+                    cycle = chain[chain.index(node) :]
+                    if not reported.intersection(cycle):
+                        reported.update(cycle)
+                        first = min(cycle, key=index.__getitem__)
+                        self.add(
+                            f"places[{index[first]}].parent",
+                            "places form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                        )
+                    break
+                chain.append(node)
+                node = parents.get(node)
