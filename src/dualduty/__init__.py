@@ -7,13 +7,16 @@ is converted for a notebook.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
 
+# Not ``from typing import TYPE_CHECKING``: importing typing costs a few milliseconds
+# at every start of the command line; type checkers treat this name the same way.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .errors import DualdutyError, InvalidOrganisation, Problem
-    from .graph import ChainLink, OrgGraph, ResponsibilityChain
+    from .graph import ChainBasis, ChainLevel, ChainLink, OrgGraph, ResponsibilityChain, UnknownId
     from .io import dump, dumps, load, loads
     from .model import (
         ActivityVerb,
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivityVerb",
     "BusinessArea",
+    "ChainBasis",
+    "ChainLevel",
     "ChainLink",
     "DualdutyError",
     "Duty",
@@ -70,6 +75,7 @@ __all__ = [
     "SchoolLevel",
     "Unit",
     "UnitKind",
+    "UnknownId",
     "__version__",
     "dump",
     "dumps",
@@ -80,7 +86,7 @@ __all__ = [
 
 _WHERE: dict[str, str] = {
     **dict.fromkeys(["DualdutyError", "InvalidOrganisation", "Problem"], "errors"),
-    **dict.fromkeys(["ChainLink", "OrgGraph", "ResponsibilityChain"], "graph"),
+    **dict.fromkeys(["ChainBasis", "ChainLevel", "ChainLink", "OrgGraph", "ResponsibilityChain", "UnknownId"], "graph"),
     **dict.fromkeys(["dump", "dumps", "load", "loads"], "io"),
     "reference_organisation": "reference",
 }
@@ -88,9 +94,9 @@ _WHERE: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     if name in __all__ and name != "__version__":
-        import importlib
+        from importlib import import_module
 
-        module = importlib.import_module(f".{_WHERE.get(name, 'model')}", __name__)
+        module = import_module(f".{_WHERE.get(name, 'model')}", __name__)
         value = getattr(module, name)
         globals()[name] = value
         return value

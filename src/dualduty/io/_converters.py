@@ -38,14 +38,18 @@ def _structure_date(value: Any, _type: type) -> dt.date:
     raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
 
 
-def _structure_str(value: Any, _type: type) -> str:
+def _structure_str(value: Any, type_: type) -> Any:
     # cattrs' default calls str() on anything; a number where text belongs is a mistake.
+    if type_ is not str:  # a str enum: its own constructor says what is wrong
+        return type_(value)
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
     return value
 
 
-def _structure_int(value: Any, _type: type) -> int:
+def _structure_int(value: Any, type_: type) -> Any:
+    if type_ is not int:  # an int enum (or bool): its own constructor says what is wrong
+        return type_(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {type(value).__name__} {value!r}")
     return value
@@ -55,18 +59,30 @@ def _is_set(t: Any) -> bool:
     return get_origin(t) in (frozenset, set) or t in (frozenset, set)
 
 
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
 @cache
 def converter(fmt: Format) -> cattrs.Converter:
     """The converter for one file format (``toml``, ``json`` or ``yaml``)."""
     conv = cattrs.Converter(forbid_extra_keys=True, omit_if_default=True, detailed_validation=True)
     conv.register_structure_hook(dt.date, _structure_date)
-    # Predicates, not classes: a class hook would also catch str and int subclasses (enums).
-    conv.register_structure_hook_func(lambda t: t is str, _structure_str)
-    conv.register_structure_hook_func(lambda t: t is int, _structure_int)
+    # Class hooks: cattrs consults them before any predicate hook, so a predicate hook
+    # for ``t is str`` would never run. They also catch str and int subclasses (enums),
+    # which the hooks hand to the subclass's own constructor.
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
     if fmt == "json":
         conv.register_unstructure_hook(dt.date, lambda d: d.isoformat())
     else:  # TOML and YAML hold dates natively; write plain dates, not pendulum's subclass
         conv.register_unstructure_hook(dt.date, lambda d: dt.date(d.year, d.month, d.day))
+
+    # Enums are written as their plain values. cattrs' hook for str also catches str
+    # enums and passes them through as they are, which PyYAML's safe dumper cannot
+    # represent; a hook on StrEnum comes first in their MRO.
+    conv.register_unstructure_hook(enum.StrEnum, _enum_value)
+    conv.register_unstructure_hook(enum.Enum, _enum_value)
 
     def unstructure_set(value: frozenset[Any]) -> list[Any]:
         # Sets are written sorted so that a file is the same every time it is written.

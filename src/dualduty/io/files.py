@@ -20,7 +20,7 @@ from typing import Any, get_args, get_type_hints
 import attrs
 import tomli_w
 
-from ..errors import InvalidOrganisation, Problem
+from ..errors import DualdutyError, InvalidOrganisation, Problem
 from ..model import Organisation, find_problems
 from ._converters import Format, converter, problems_from
 
@@ -221,7 +221,10 @@ def dump(org: Organisation, path: str | os.PathLike[str], fmt: Format | None = N
     fmt = format_for(path, fmt)
     text = dumps(org, fmt)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise DualdutyError(f"cannot write {os.fspath(path)}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)

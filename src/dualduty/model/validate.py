@@ -7,7 +7,7 @@ district file is nested, so a problem found here points into the file it came fr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ..errors import Problem
 from .enums import LEADING_ROLES, SECTION_KINDS, UnitKind
@@ -276,7 +276,7 @@ class _Checker:
                     f"{allowed} post",
                 )
 
-    def _duty(self, path: str, duty: Duty, hazards: dict[str, object]) -> None:
+    def _duty(self, path: str, duty: Duty, hazards: Mapping[str, object]) -> None:
         for hid in sorted(duty.hazards):
             if hid not in hazards:
                 self.add(f"{path}.hazards", f"unknown hazard domain {hid!r}")
