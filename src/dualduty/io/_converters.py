@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, Literal, get_origin
+from typing import Any, Literal, get_args, get_origin
 
+import attrs
 import cattrs
 import pendulum
+from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from ..errors import Problem
@@ -63,6 +66,38 @@ def _enum_value(value: enum.Enum) -> Any:
     return value.value
 
 
+def _is_collection(t: Any) -> bool:
+    return get_origin(t) in (tuple, frozenset)
+
+
+def _structure_collection(t: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # cattrs iterates whatever it is given, so ``schools = "s1"`` would become
+    # ("s", "1"); a collection must be written as a list.
+    item = get_args(t)[0]
+    as_list = list_structure_factory(list[item], conv)  # type: ignore[valid-type]
+    make = get_origin(t)
+
+    def structure(value: Any, _type: Any) -> Any:
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError(f"expected a list, got {type(value).__name__} {value!r}")
+        return make(as_list(value, list[item]))  # type: ignore[valid-type]
+
+    return structure
+
+
+def _structure_table(t: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # Without this check, text or a number where a table belongs fails deep inside
+    # cattrs ("'str' object has no attribute 'keys'").
+    inner = conv.gen_structure_attrs_fromdict(t)
+
+    def structure(value: Any, type_: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a table of keys, got {type(value).__name__} {value!r}")
+        return inner(value, type_)
+
+    return structure
+
+
 @cache
 def converter(fmt: Format) -> cattrs.Converter:
     """The converter for one file format (``toml``, ``json`` or ``yaml``)."""
@@ -73,6 +108,8 @@ def converter(fmt: Format) -> cattrs.Converter:
     # which the hooks hand to the subclass's own constructor.
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook_factory(_is_collection, _structure_collection)
+    conv.register_structure_hook_factory(attrs.has, _structure_table)
     if fmt == "json":
         conv.register_unstructure_hook(dt.date, lambda d: d.isoformat())
     else:  # TOML and YAML hold dates natively; write plain dates, not pendulum's subclass

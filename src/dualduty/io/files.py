@@ -144,6 +144,7 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
         if key in _LISTS:
             if not isinstance(raw, list):
                 problems.append(Problem(key, f"expected a list, got {type(raw).__name__}"))
+                broken.extend(_ids(raw))
                 continue
             item_type = _LISTS[key]
             items = []
@@ -186,11 +187,12 @@ _ORDER = {name: i for i, name in enumerate(["format", *attrs.fields_dict(Organis
 
 
 def _in_order(problems: list[Problem]) -> list[Problem]:
-    """Problems in document order: by top-level key as the model lists them, then as found."""
+    """Problems in document order: by top-level key as the model lists them, then by item."""
 
-    def key(p: Problem) -> int:
-        head = p.path.split(".", 1)[0].split("[", 1)[0]
-        return _ORDER.get(head, -1)
+    def key(p: Problem) -> tuple[int, int]:
+        head, _, rest = p.path.split(".", 1)[0].partition("[")
+        index = rest.partition("]")[0]
+        return _ORDER.get(head, -1), int(index) if index.isdigit() else -1
 
     return sorted(problems, key=key)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+import attrs
+
 from ..errors import Problem
 from .enums import LEADING_ROLES, SECTION_KINDS, UnitKind
 from .org import Duty, Organisation, Unit
@@ -27,7 +29,17 @@ def find_problems(org: Organisation, broken: Iterable[str] = ()) -> list[Problem
     *broken* names ids whose definitions failed to load; references to them are not
     reported again (the failed definition already was).
     """
-    return _Checker(org, frozenset(broken)).run()
+    return sorted(_Checker(org, frozenset(broken)).run(), key=_position)
+
+
+_FIELD_ORDER = {name: i for i, name in enumerate(attrs.fields_dict(Organisation))}
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    """Where a problem sits: its top-level key in model order, then the item's index."""
+    head, _, rest = problem.path.split(".", 1)[0].partition("[")
+    index = rest.partition("]")[0]
+    return _FIELD_ORDER.get(head, -1), int(index) if index.isdigit() else -1
 
 
 class _Checker:
