@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
@@ -29,6 +30,7 @@ __all__ = ["FORMAT_VERSION", "dump", "dumps", "from_data", "load", "loads", "to_
 #: The version of the file format this dualduty writes (the top-level ``format`` key).
 FORMAT_VERSION = 1
 
+_O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _SUFFIXES: dict[str, Format] = {".toml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 _HINTS: dict[str, Any] = get_type_hints(Organisation)
 #: The top-level keys holding lists of items (each item is structured on its own).
@@ -223,12 +225,16 @@ def dump(org: Organisation, path: str | os.PathLike[str], fmt: Format | None = N
     fmt = format_for(path, fmt)
     text = dumps(org, fmt)
     target = Path(path)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        # Mode 0o666 lets the umask decide, as for any new file (mkstemp's would be 0o600).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
     except OSError as exc:
         raise DualdutyError(f"cannot write {os.fspath(path)}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            if target.exists():  # replacing a file keeps its permissions
+                os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

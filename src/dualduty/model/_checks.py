@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -55,3 +56,9 @@ def check_non_negative(_inst: object, attribute: attrs.Attribute[Any], value: in
     """attrs validator: an int >= 0."""
     if value < 0:
         raise ValueError(f"{attribute.name}: must be >= 0, got {value}")
+
+
+def check_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: a calendar date (not a date and time)."""
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ValueError(f"{attribute.name}: expected a date, got {value!r}")

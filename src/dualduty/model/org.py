@@ -17,6 +17,7 @@ import attrs
 
 from ..errors import InvalidOrganisation, Problem
 from ._checks import (
+    check_date,
     check_id,
     check_ids,
     check_non_negative,
@@ -53,6 +54,7 @@ __all__ = [
 
 _opt_id = check_optional(check_id)
 _opt_text = check_optional(check_text)
+_opt_date = check_optional(check_date)
 
 
 def _frozen_ids(value: Any) -> frozenset[str]:
@@ -90,7 +92,7 @@ class Post:
     """Display title, e.g. ``"局长"`` or ``"规划科科长"``."""
     role: Role = attrs.field(validator=attrs.validators.instance_of(Role))
     holder: str | None = attrs.field(default=None, validator=_opt_id)
-    since: dt.date | None = attrs.field(default=None)
+    since: dt.date | None = attrs.field(default=None, validator=_opt_date)
     """Since when the holder has held the post, if known."""
 
 
@@ -183,8 +185,8 @@ class InCharge:
     post: str = attrs.field(validator=check_id)
     """The post in charge (a deputy or member of the leading group)."""
     units: tuple[str, ...] = attrs.field(converter=_tuple, validator=check_ids)
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: dt.date | None = attrs.field(default=None, validator=_opt_date)
+    end: dt.date | None = attrs.field(default=None, validator=_opt_date)
 
 
 @attrs.frozen
@@ -236,8 +238,8 @@ class Package:
     schools: tuple[str, ...] = attrs.field(default=(), converter=_tuple, validator=check_ids)
     places: tuple[str, ...] = attrs.field(default=(), converter=_tuple, validator=check_ids)
     staff: tuple[str, ...] = attrs.field(default=(), converter=_tuple, validator=check_ids)
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: dt.date | None = attrs.field(default=None, validator=_opt_date)
+    end: dt.date | None = attrs.field(default=None, validator=_opt_date)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -260,7 +262,7 @@ class Organisation:
         default=OrgKind.BUREAU, validator=attrs.validators.instance_of(OrgKind)
     )
     timezone: str = attrs.field(default="Asia/Shanghai", validator=check_text)
-    as_of: dt.date | None = None
+    as_of: dt.date | None = attrs.field(default=None, validator=_opt_date)
     """The date the organisation is described at, if stated."""
     rules: Rules = attrs.field(factory=Rules, validator=attrs.validators.instance_of(Rules))
     hazard_domains: tuple[HazardDomain, ...] = attrs.field(
