@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .model import Organisation
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 EXIT_OK = 0
 EXIT_GAPS = 1
@@ -103,7 +103,7 @@ def _reference(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def counts(org: Organisation) -> dict[str, int]:
+def _counts(org: Organisation) -> dict[str, int]:
     """The counts ``dualduty check`` reports."""
     from .model import SECTION_KINDS
 
@@ -140,7 +140,7 @@ def _check(ns: argparse.Namespace) -> int:
         else:
             print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    numbers = counts(org)
+    numbers = _counts(org)
     if ns.format == "json":
         report = {"valid": True, "counts": numbers, "problems": [], "gaps": []}
         print(json.dumps(report, ensure_ascii=False, indent=2))
