@@ -39,20 +39,29 @@ def main() -> None:
     base = median_seconds([sys.executable, "-c", "pass"], args.runs)
     rows = [
         ("python -c pass", base),
-        ("python -c 'import dualduty'",
-         median_seconds([sys.executable, "-c", "import dualduty"], args.runs)),
+        (
+            "python -c 'import dualduty'",
+            median_seconds([sys.executable, "-c", "import dualduty"], args.runs),
+        ),
         ("dualduty --version", median_seconds([exe, "--version"], args.runs)),
     ]
     for name, seconds in rows:
         print(f"{name:<30} {seconds * 1000:7.1f} ms  {seconds / base:5.2f}x")
     ratio = rows[-1][1] / base
-    print(f"goal: dualduty --version < {GOAL_RATIO}x python -c pass: "
-          f"{'met' if ratio < GOAL_RATIO else 'NOT met'} ({ratio:.2f}x)")
+    print(
+        f"goal: dualduty --version < {GOAL_RATIO}x python -c pass: "
+        f"{'met' if ratio < GOAL_RATIO else 'NOT met'} ({ratio:.2f}x)"
+    )
     heavy = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, dualduty; print(sorted(m for m in ('networkx', 'cattrs', 'attrs', "
-         "'pendulum', 'dualduty.model') if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, dualduty; print(sorted(m for m in ('networkx', 'cattrs', 'attrs', "
+            "'pendulum', 'dualduty.model') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     print(f"heavy modules loaded by 'import dualduty': {heavy}")
 

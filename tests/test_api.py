@@ -32,7 +32,8 @@ def test_lazy_names_match_all() -> None:
     guarded = next(
         node
         for node in tree.body
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
         and node.test.id == "TYPE_CHECKING"
     )
     names = {
@@ -71,7 +72,7 @@ def test_all_is_complete(module_name: str) -> None:
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        dualduty.nope  # type: ignore[attr-defined]  # noqa: B018 -- the access is the test
+        dualduty.nope  # noqa: B018 -- the access is the test
 
 
 def test_import_is_light() -> None:

@@ -67,7 +67,14 @@ def test_reference_then_check_json(tmp_path: Path) -> None:
     assert report["gaps"] == []
     counts = report["counts"]
     assert set(counts) == {
-        "units", "sections", "posts", "people", "duties", "section_duties", "schools", "packages"
+        "units",
+        "sections",
+        "posts",
+        "people",
+        "duties",
+        "section_duties",
+        "schools",
+        "packages",
     }
     assert counts["sections"] == 23
     assert counts["section_duties"] == 65

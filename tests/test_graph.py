@@ -30,10 +30,15 @@ from dualduty import (
 
 def small_org(**changes: object) -> Organisation:
     """A bureau with a leader, two deputies, two sections, an office and three schools."""
-    people = tuple(Person(f"p{i}", name) for i, name in enumerate(["局长甲", "副局乙", "副局丙",
-                                                                    "科长丁", "干部戊", "科长己"]))
+    people = tuple(
+        Person(f"p{i}", name)
+        for i, name in enumerate(["局长甲", "副局乙", "副局丙", "科长丁", "干部戊", "科长己"])
+    )
     leading = Unit(
-        "lg", "领导小组", UnitKind.LEADING_GROUP, head_post="chief",
+        "lg",
+        "领导小组",
+        UnitKind.LEADING_GROUP,
+        head_post="chief",
         posts=(
             Post("chief", "局长", Role.LEADER, holder="p0"),
             Post("dep-a", "副局长", Role.DEPUTY, holder="p1"),
@@ -41,53 +46,72 @@ def small_org(**changes: object) -> Organisation:
         ),
     )
     safety = Unit(
-        "safety", "法规安全科", UnitKind.SECTION, head_post="safety-head",
+        "safety",
+        "法规安全科",
+        UnitKind.SECTION,
+        head_post="safety-head",
         posts=(
             Post("safety-head", "法规安全科科长", Role.SECTION_HEAD, holder="p3"),
             Post("safety-staff", "干部", Role.STAFF, holder="p4"),
         ),
         areas=(BusinessArea("safety-mgmt", "安全管理"),),
         duties=(
-            Duty("safety.1", "组织安全检查", "二(四).法规安全科.1", area="safety-mgmt",
-                 hazards={"fire", "food"}),
+            Duty(
+                "safety.1",
+                "组织安全检查",
+                "二(四).法规安全科.1",
+                area="safety-mgmt",
+                hazards={"fire", "food"},
+            ),
         ),
     )
     planning = Unit(
-        "planning", "规划科", UnitKind.SECTION,
+        "planning",
+        "规划科",
+        UnitKind.SECTION,
         posts=(
             Post("planning-head", "规划科科长", Role.SECTION_HEAD, holder="p5"),
             Post("planning-staff", "干部", Role.STAFF),  # vacant
         ),
         areas=(BusinessArea("buildings", "校舍"), BusinessArea("works", "基建")),
         duties=(
-            Duty("planning.1", "校舍安全年检", "二(四).规划科.1", area="buildings",
-                 hazards={"buildings"}),
-            Duty("planning.2", "建筑施工督查", "二(四).规划科.2", area="buildings",
-                 hazards={"construction", "fire"}),
+            Duty(
+                "planning.1",
+                "校舍安全年检",
+                "二(四).规划科.1",
+                area="buildings",
+                hazards={"buildings"},
+            ),
+            Duty(
+                "planning.2",
+                "建筑施工督查",
+                "二(四).规划科.2",
+                area="buildings",
+                hazards={"construction", "fire"},
+            ),
         ),
     )
     office = Unit("office", "领导小组办公室", UnitKind.OFFICE, seated_in="safety", parent="lg")
     schools = tuple(School(f"s{i}", f"第{i}小学", SchoolLevel.PRIMARY) for i in range(1, 4))
-    values: dict[str, object] = dict(
-        id="bureau",
-        name="区教育局",
-        people=people,
-        units=(leading, office, safety, planning),
-        in_charge=(
+    values: dict[str, object] = {
+        "id": "bureau",
+        "name": "区教育局",
+        "people": people,
+        "units": (leading, office, safety, planning),
+        "in_charge": (
             InCharge("dep-a", ("safety",)),
             InCharge("dep-b", ("planning",), end=dt.date(2026, 6, 30)),
         ),
-        schools=schools,
-        packages=(
+        "schools": schools,
+        "packages": (
             Package("pkg-a", "dep-a", schools=("s1", "s2")),
             Package("pkg-b", "chief", schools=("s3",)),
             Package("pkg-safety", "safety", schools=("s1", "s3"), staff=("safety-staff",)),
-            Package("pkg-planning", "planning", schools=("s2",),
-                    start=dt.date(2026, 3, 1)),
+            Package("pkg-planning", "planning", schools=("s2",), start=dt.date(2026, 3, 1)),
         ),
-    )
+    }
     values.update(changes)
-    return Organisation.validated(**values)  # type: ignore[arg-type]
+    return Organisation.validated(**values)
 
 
 @pytest.fixture
@@ -158,7 +182,8 @@ def test_chain_of_a_section_package(graph: OrgGraph) -> None:
     assert [link.post.id for link in leader_chain.links] == ["dep-a", "chief"]
     assert leader_chain.complete
     assert section_chain.basis is ChainBasis.SECTION_PACKAGE
-    assert section_chain.unit is not None and section_chain.unit.id == "safety"
+    assert section_chain.unit is not None
+    assert section_chain.unit.id == "safety"
     assert [(link.level, link.post.id) for link in section_chain.links] == [
         (ChainLevel.STAFF, "safety-staff"),
         (ChainLevel.SECTION_HEAD, "safety-head"),
@@ -183,7 +208,8 @@ def test_business_line_chains_name_the_duties(graph: OrgGraph) -> None:
     business = [c for c in chains if c.basis is ChainBasis.BUSINESS_LINE]
     assert len(business) == 1
     (chain,) = business
-    assert chain.unit is not None and chain.unit.id == "planning"
+    assert chain.unit is not None
+    assert chain.unit.id == "planning"
     assert [d.id for d in chain.duties] == ["planning.2"]
     # planning's staff post is vacant: the chain says so
     assert chain.levels[0] is ChainLevel.STAFF

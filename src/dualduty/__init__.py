@@ -86,7 +86,10 @@ __all__ = [
 
 _WHERE: dict[str, str] = {
     **dict.fromkeys(["DualdutyError", "InvalidOrganisation", "Problem"], "errors"),
-    **dict.fromkeys(["ChainBasis", "ChainLevel", "ChainLink", "OrgGraph", "ResponsibilityChain", "UnknownId"], "graph"),
+    **dict.fromkeys(
+        ["ChainBasis", "ChainLevel", "ChainLink", "OrgGraph", "ResponsibilityChain", "UnknownId"],
+        "graph",
+    ),
     **dict.fromkeys(["dump", "dumps", "load", "loads"], "io"),
     "reference_organisation": "reference",
 }

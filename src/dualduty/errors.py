@@ -33,7 +33,7 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-class InvalidOrganisation(DualdutyError):  # noqa: N818 -- reads as "raise InvalidOrganisation(...)" like attrs' own errors
+class InvalidOrganisation(DualdutyError):
     """An organisation (or the file holding it) breaks one or more rules.
 
     :ivar problems: every problem found, in document order.

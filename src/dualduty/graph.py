@@ -38,7 +38,7 @@ _T = TypeVar("_T")
 __all__ = ["ChainBasis", "ChainLevel", "ChainLink", "OrgGraph", "ResponsibilityChain", "UnknownId"]
 
 
-class UnknownId(DualdutyError, KeyError):  # noqa: N818 -- reads as "raise UnknownId(...)"
+class UnknownId(DualdutyError, KeyError):
     """An id that names nothing of the kind asked for in this organisation."""
 
     def __str__(self) -> str:  # KeyError would quote the message
@@ -287,7 +287,7 @@ class OrgGraph:
         )
 
     def targets_of(self, holder: str) -> tuple[str, ...]:
-        """The schools and places packaged to a post or unit (a staff post: those it is named for)."""
+        """The schools and places packaged to a post or unit (to a staff post: those it visits)."""
         if holder not in self._posts and holder not in self._units:
             raise UnknownId(f"no post or unit {holder!r} in this organisation")
         seen: dict[str, None] = {}
@@ -343,9 +343,7 @@ class OrgGraph:
                 post = self._posts[package.holder]
                 held = []
                 if post.role is not Role.LEADER:
-                    held.append(
-                        self._link(ChainLevel.IN_CHARGE, post, "holds the package", "三.1")
-                    )
+                    held.append(self._link(ChainLevel.IN_CHARGE, post, "holds the package", "三.1"))
                 held.extend(self._leader_links())
                 out.append(
                     ResponsibilityChain(
@@ -391,7 +389,10 @@ class OrgGraph:
         if head is not None:
             links.append(
                 self._link(
-                    ChainLevel.SECTION_HEAD, head, "answers for the section's safety work", "二(三).1"
+                    ChainLevel.SECTION_HEAD,
+                    head,
+                    "answers for the section's safety work",
+                    "二(三).1",
                 )
             )
         for post in self._in_charge_of.get(unit.id, ()):
