@@ -54,6 +54,8 @@ def check_optional(
 
 def check_non_negative(_inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
     """attrs validator: an int >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{attribute.name}: expected a whole number, got {value!r}")
     if value < 0:
         raise ValueError(f"{attribute.name}: must be >= 0, got {value}")
 

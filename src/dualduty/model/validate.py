@@ -255,10 +255,14 @@ class _Checker:
         if unit.kind is UnitKind.LEADING_GROUP:
             leaders = [p.id for p in unit.posts if p.role.value == "leader"]
             if len(leaders) > 1:
-                self.add(f"{path}.posts", f"the leading group has {len(leaders)} leaders: {leaders}")
+                self.add(
+                    f"{path}.posts", f"the leading group has {len(leaders)} leaders: {leaders}"
+                )
         if unit.parent is not None and unit.parent not in units:
             self.unknown(f"{path}.parent", "unit", unit.parent)
         seat = None
+        # A seat that is missing or wrong was reported; the head post is not judged by it.
+        seat_in_doubt = False
         if unit.kind is UnitKind.OFFICE:
             if unit.seated_in is None:
                 self.add(
@@ -274,13 +278,18 @@ class _Checker:
                         f"{path}.seated_in",
                         f"an office is seated in a section or centre, not a {seat.kind.value}",
                     )
+            seat_in_doubt = seat is None or seat.kind not in SECTION_KINDS
         elif unit.seated_in is not None:
             self.add(f"{path}.seated_in", f"only an office has a seat, not a {unit.kind.value}")
         if unit.head_post is not None:
             owner = post_unit.get(unit.head_post)
             if owner is None:
                 self.unknown(f"{path}.head_post", "post", unit.head_post)
-            elif owner.id != unit.id and not (seat is not None and owner.id == seat.id):
+            elif (
+                owner.id != unit.id
+                and not seat_in_doubt
+                and not (seat is not None and owner.id == seat.id)
+            ):
                 allowed = "its own or its seat's" if unit.kind is UnitKind.OFFICE else "its own"
                 self.add(
                     f"{path}.head_post",
