@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -566,3 +567,45 @@ def test_re_exported_from_the_package() -> None:
         "plan_text",
         "reference_organisation",
     ]
+
+
+# -- the explanation page describes this organisation ---------------------------------
+
+DOC = Path(__file__).parent.parent / "docs" / "explanation" / "reference-organisation.md"
+
+
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The body rows of the Markdown table whose header row starts with *header*."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_page_lists_every_unit_as_built(org: Organisation) -> None:
+    rows = table_rows(DOC.read_text(encoding="utf-8"), "| id | 名称 |")
+    charge = {uid: edge.post for edge in org.in_charge for uid in edge.units}
+    expected = [
+        [
+            f"`{u.id}`",
+            u.name,
+            u.name_en or "",
+            u.kind.value,
+            str(len(u.duties)),
+            ", ".join(f"`{a.id}`" for a in u.areas),
+            f"`{charge[u.id]}`",
+        ]
+        for u in sections(org)
+    ]
+    assert rows == expected
+
+
+def test_the_page_gives_the_in_charge_grouping_as_built(org: Organisation) -> None:
+    rows = table_rows(DOC.read_text(encoding="utf-8"), "| post | 分管")
+    names = {u.id: u.name for u in org.units}
+    found = {row[0].split("`")[1]: set(row[1].split(", ")) for row in rows}
+    assert found == {e.post: {names[u] for u in e.units} for e in org.in_charge}
