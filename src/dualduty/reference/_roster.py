@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, Final, cast
 
 import attrs
@@ -258,6 +259,7 @@ _TRAINING_BRANDS: Final = (
 _DIGITS: Final = "零一二三四五六七八九"
 
 
+@cache
 def chinese_number(n: int) -> str:
     """*n* (1 or more) in Chinese numerals, as in school names: 1 一, 12 十二, 105 一百零五."""
     if n < 1:
@@ -296,6 +298,15 @@ def _quotas(total: int) -> list[tuple[SchoolLevel, int]]:
     for i in by_remainder[:left]:
         counts[exact[i][0]] += 1
     return [(level, counts[level]) for level in LEVEL_SHARES]
+
+
+_PRIVATE_SUFFIX: Final[dict[SchoolLevel, str]] = {
+    _L.PRIMARY: "小学",
+    _L.JUNIOR: "中学",
+    _L.NINE_YEAR: "实验学校",
+    _L.SENIOR: "高级中学",
+    _L.VOCATIONAL: "职业学校",
+}
 
 
 class _Namer:
@@ -337,13 +348,7 @@ class _Namer:
             return self.claim((f"{town}社区教育培训中心",), town, "社区教育培训中心", 2)
         if private:
             brand = rng.choice(_SCHOOL_BRANDS)
-            suffix = {
-                _L.PRIMARY: "小学",
-                _L.JUNIOR: "中学",
-                _L.NINE_YEAR: "实验学校",
-                _L.SENIOR: "高级中学",
-                _L.VOCATIONAL: "职业学校",
-            }.get(level, "学校")
+            suffix = _PRIVATE_SUFFIX.get(level, "学校")
             return self.claim(
                 (f"{brand}{suffix}", f"{town}{brand}{suffix}"), f"{town}{brand}", suffix, 2
             )
@@ -370,19 +375,22 @@ def _township_weights(level: SchoolLevel) -> list[float]:
     return [float(w) for _name, w, _urban in TOWNSHIPS]
 
 
+#: Facilities that raise a school's risk level.
+_RISKY: Final = frozenset(
+    {
+        Facility.BOARDING,
+        Facility.SCHOOL_BUS,
+        Facility.NEAR_WATER,
+        Facility.CONSTRUCTION,
+        Facility.SWIMMING_POOL,
+    }
+)
+
+
 def _risk(
     level: SchoolLevel, students: int, facilities: set[Facility], rng: random.Random
 ) -> RiskLevel:
-    score = len(
-        facilities
-        & {
-            Facility.BOARDING,
-            Facility.SCHOOL_BUS,
-            Facility.NEAR_WATER,
-            Facility.CONSTRUCTION,
-            Facility.SWIMMING_POOL,
-        }
-    )
+    score = len(facilities & _RISKY)
     score += students >= 2000
     score += level in (_L.KINDERGARTEN, _L.SPECIAL)
     score += rng.random() < 0.25
@@ -406,23 +414,26 @@ def schools(count: int, seed: int) -> list[School]:
         drafts.extend((t, rng.random(), level) for t in picks)
     drafts.sort(key=lambda d: (d[0], d[1]))
     namer = _Namer()
+    # The odds of each facility by (level, place), looked up once: place 0 town, 1 rural.
+    odds = {
+        (level, place): [(f, by.get(level, (0.0, 0.0))[place]) for f, by in _FACILITIES.items()]
+        for level in SchoolLevel
+        for place in (0, 1)
+    }
+    draw = rng.random
     out: list[School] = []
     for i, (t, _key, level) in enumerate(drafts, 1):
         town, _w, urban = TOWNSHIPS[t]
-        private = rng.random() < _PRIVATE[level]
+        private = draw() < _PRIVATE[level]
         lo, hi = _STUDENTS[level]
         students = int(rng.randint(lo, hi) * (1.4 if urban else 1.0))
         place = 0 if urban else 1
-        facilities = {
-            facility
-            for facility, odds in _FACILITIES.items()
-            if rng.random() < odds.get(level, (0.0, 0.0))[place]
-        }
+        facilities = {f for f, p in odds[level, place] if draw() < p}
         if level in _LAB_LEVELS:
             facilities.add(Facility.LAB_CHEMICALS)
-        if rng.random() < _CONSTRUCTION:
+        if draw() < _CONSTRUCTION:
             facilities.add(Facility.CONSTRUCTION)
-        if rng.random() < _NEAR_WATER[place]:
+        if draw() < _NEAR_WATER[place]:
             facilities.add(Facility.NEAR_WATER)
         out.append(
             School(
