@@ -28,15 +28,11 @@ from functools import cache
 from importlib import resources
 
 __all__ = [
-    "ROLE_LABELS",
     "Plan",
     "normalise_ref",
     "plan",
     "raw_text",
 ]
-
-#: The role labels of clause 二(二), in plan order.
-ROLE_LABELS: tuple[str, ...] = ("组长", "副组长", "成员")
 
 _TOP = re.compile(r"^(?P<num>[一二三四五六七八九十]+)、")
 _SUB = re.compile(r"^（(?P<num>[一二三四五六七八九十]+)）")
