@@ -61,6 +61,11 @@ def _frozen_ids(value: Any) -> frozenset[str]:
     return frozenset(value)
 
 
+def _frozen(value: Any) -> frozenset[Any]:
+    # A typed converter: with ``converter=frozenset`` mypy rejects ``activities={...}``.
+    return frozenset(value)
+
+
 def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
@@ -131,7 +136,7 @@ class Duty:
     """Hazard domain ids this duty answers for."""
     activities: frozenset[ActivityVerb] = attrs.field(
         default=frozenset(),
-        converter=frozenset,
+        converter=_frozen,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(ActivityVerb)),
     )
     role: Role | None = attrs.field(
@@ -139,7 +144,7 @@ class Duty:
     )
     applies_to: frozenset[UnitKind] = attrs.field(
         default=frozenset(),
-        converter=frozenset,
+        converter=_frozen,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(UnitKind)),
     )
     """For common duties only: the kinds of unit the duty applies to."""
@@ -207,7 +212,7 @@ class School:
     )
     facilities: frozenset[Facility] = attrs.field(
         default=frozenset(),
-        converter=frozenset,
+        converter=_frozen,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(Facility)),
     )
 

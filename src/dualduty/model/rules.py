@@ -8,6 +8,7 @@ any of them under ``[rules]``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +48,11 @@ DEFAULT_ASSESSMENT_CATEGORIES: tuple[AssessmentCategory, ...] = (
 
 def _at_least(minimum: int) -> Any:
     return attrs.validators.and_(attrs.validators.instance_of(int), attrs.validators.ge(minimum))
+
+
+def _categories(value: Iterable[AssessmentCategory]) -> tuple[AssessmentCategory, ...]:
+    # A typed converter: with ``converter=tuple`` mypy rejects a list of categories.
+    return tuple(value)
 
 
 def _unique_categories(
@@ -106,7 +112,7 @@ class Rules:
 
     assessment_categories: tuple[AssessmentCategory, ...] = attrs.field(
         default=DEFAULT_ASSESSMENT_CATEGORIES,
-        converter=tuple,
+        converter=_categories,
         validator=_unique_categories,
         metadata={"clause": "三.4"},
     )
