@@ -801,6 +801,17 @@ def test_format_1_is_accepted(district_data: Data) -> None:
     assert problems_of(district_data) == []
 
 
+def test_a_bad_date_in_a_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "district.json"
+    path.write_text(json.dumps({"id": "x", "name": "某区", "as_of": "2024-9-1"}), encoding="utf-8")
+    with pytest.raises(InvalidOrganisation) as info:
+        load(path)
+    assert info.value.problems == (
+        Problem("as_of", "expected a date as YYYY-MM-DD, got '2024-9-1'"),
+    )
+    assert info.value.source == str(path)
+
+
 def test_a_date_and_time_is_not_a_date() -> None:
     text = "id = 'x'\nname = '某区'\nas_of = 2024-09-01T08:00:00\n"
     with pytest.raises(InvalidOrganisation) as info:
