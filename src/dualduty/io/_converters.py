@@ -20,7 +20,7 @@ import pendulum
 from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from ..errors import Problem
+from dualduty.errors import Problem
 
 Format = Literal["toml", "json", "yaml"]
 

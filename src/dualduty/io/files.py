@@ -21,8 +21,9 @@ from typing import Any, get_args, get_type_hints
 import attrs
 import tomli_w
 
-from ..errors import DualdutyError, InvalidOrganisation, Problem
-from ..model import Organisation, find_problems
+from dualduty.errors import DualdutyError, InvalidOrganisation, Problem
+from dualduty.model import Organisation, find_problems
+
 from ._converters import Format, converter, problems_from
 
 __all__ = ["FORMAT_VERSION", "dump", "dumps", "from_data", "load", "loads", "to_data"]
@@ -35,7 +36,9 @@ _SUFFIXES: dict[str, Format] = {".toml": "toml", ".json": "json", ".yaml": "yaml
 _HINTS: dict[str, Any] = get_type_hints(Organisation)
 #: The top-level keys holding lists of items (each item is structured on its own).
 _LISTS: dict[str, Any] = {
-    name: get_args(hint)[0] for name, hint in _HINTS.items() if getattr(hint, "__origin__", None) is tuple
+    name: get_args(hint)[0]
+    for name, hint in _HINTS.items()
+    if getattr(hint, "__origin__", None) is tuple
 }
 
 
@@ -48,8 +51,13 @@ def format_for(path: str | os.PathLike[str], fmt: Format | None = None) -> Forma
         return _SUFFIXES[suffix]
     except KeyError:
         raise InvalidOrganisation(
-            [Problem("", f"cannot tell the format from the suffix {suffix!r}; "
-                         "use .toml, .json, .yaml or .yml, or name the format")],
+            [
+                Problem(
+                    "",
+                    f"cannot tell the format from the suffix {suffix!r}; "
+                    "use .toml, .json, .yaml or .yml, or name the format",
+                )
+            ],
             str(path),
         ) from None
 
@@ -82,7 +90,9 @@ def loads(text: str, fmt: Format = "toml", *, source: str = "<string>") -> Organ
     try:
         data = _parse(text, fmt)
     except (ValueError, tomllib.TOMLDecodeError) as exc:  # JSONDecodeError is a ValueError
-        raise InvalidOrganisation([Problem("", f"not valid {fmt.upper()}: {exc}")], source) from None
+        raise InvalidOrganisation(
+            [Problem("", f"not valid {fmt.upper()}: {exc}")], source
+        ) from None
     except Exception as exc:  # YAML's errors share no base class with the others
         raise InvalidOrganisation(
             [Problem("", f"not valid {fmt.upper()}: {exc}")], source
@@ -103,7 +113,9 @@ def load(path: str | os.PathLike[str], fmt: Format | None = None) -> Organisatio
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise InvalidOrganisation([Problem("", f"cannot read the file: {exc.strerror}")], source) from None
+        raise InvalidOrganisation(
+            [Problem("", f"cannot read the file: {exc.strerror}")], source
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -141,8 +153,11 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
     version = data.pop("format", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         problems.append(
-            Problem("format", f"file format {version!r} is not supported; this dualduty reads "
-                              f"format {FORMAT_VERSION} (a newer dualduty may read it)")
+            Problem(
+                "format",
+                f"file format {version!r} is not supported; this dualduty reads "
+                f"format {FORMAT_VERSION} (a newer dualduty may read it)",
+            )
         )
     values: dict[str, Any] = {}
     for key, raw in data.items():
@@ -159,14 +174,14 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
             for i, item in enumerate(raw):
                 try:
                     items.append(conv.structure(item, item_type))
-                except Exception as exc:  # noqa: BLE001 -- every failure becomes a Problem with its path
+                except Exception as exc:
                     problems.extend(problems_from(exc, f"{key}[{i}]"))
                     broken.extend(_ids(item))
             values[key] = items
         else:
             try:
                 values[key] = conv.structure(raw, _HINTS[key])
-            except Exception as exc:  # noqa: BLE001 -- every failure becomes a Problem with its path
+            except Exception as exc:
                 problems.extend(problems_from(exc, key))
     for key in ("id", "name"):
         if key not in data:

@@ -28,7 +28,7 @@ class HazardDomain:
     """The English label."""
 
 
-def _d(id: str, name: str, name_en: str) -> HazardDomain:  # noqa: A002 -- mirrors the field
+def _d(id: str, name: str, name_en: str) -> HazardDomain:
     return HazardDomain(id, name, name_en)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import attrs
 
-from ..errors import InvalidOrganisation, Problem
+from dualduty.errors import InvalidOrganisation, Problem
+
 from ._checks import (
     check_date,
     check_id,
@@ -349,4 +350,3 @@ class Organisation:
         registry = dict(BUILTIN_HAZARD_DOMAINS)
         registry.update((d.id, d) for d in self.hazard_domains)
         return registry
-

@@ -41,7 +41,9 @@ class AssessmentCategory:
 
 DEFAULT_ASSESSMENT_CATEGORIES: tuple[AssessmentCategory, ...] = (
     AssessmentCategory("system_implementation", "制度落实", "system implementation"),
-    AssessmentCategory("hazard_remediation", "隐患排查治理", "hazard identification and remediation"),
+    AssessmentCategory(
+        "hazard_remediation", "隐患排查治理", "hazard identification and remediation"
+    ),
     AssessmentCategory("package_incidents", "分包学校事故发生", "incidents at packaged schools"),
 )
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from ..errors import Problem
+from dualduty.errors import Problem
+
 from .enums import LEADING_ROLES, SECTION_KINDS, UnitKind
 from .org import Duty, Organisation, Unit
 
@@ -153,7 +154,9 @@ class _Checker:
             self.unique(path, seen_duties, duty.id, "duty")
             self._duty(path, duty, hazards)
             if not duty.applies_to:
-                self.add(f"{path}.applies_to", "a common duty must name the unit kinds it applies to")
+                self.add(
+                    f"{path}.applies_to", "a common duty must name the unit kinds it applies to"
+                )
             if duty.area is not None:
                 self.add(f"{path}.area", "a common duty has no business area of its own")
 
@@ -221,7 +224,9 @@ class _Checker:
                 if package.staff:
                     self.add(f"{path}.staff", "only a unit holder names staff")
             elif package.holder not in self.broken:
-                self.add(f"{path}.holder", f"unknown holder {package.holder!r} (no such post or unit)")
+                self.add(
+                    f"{path}.holder", f"unknown holder {package.holder!r} (no such post or unit)"
+                )
             if not package.targets:
                 self.add(path, f"package {package.id!r} has no schools or places")
             for k, sid in enumerate(package.schools):
@@ -232,9 +237,7 @@ class _Checker:
                     self.unknown(f"{path}.places[{k}]", "place", pid)
         return self.out
 
-    def _unit(
-        self, i: int, unit: Unit, units: dict[str, Unit], post_unit: dict[str, Unit]
-    ) -> None:
+    def _unit(self, i: int, unit: Unit, units: dict[str, Unit], post_unit: dict[str, Unit]) -> None:
         path = f"units[{i}]"
         for j, post in enumerate(unit.posts):
             ppath = f"{path}.posts[{j}]"
@@ -302,14 +305,14 @@ class _Checker:
             if hid not in hazards:
                 self.add(f"{path}.hazards", f"unknown hazard domain {hid!r}")
 
-    def _leading_post(
-        self, path: str, post_id: str, post_unit: dict[str, Unit], what: str
-    ) -> None:
+    def _leading_post(self, path: str, post_id: str, post_unit: dict[str, Unit], what: str) -> None:
         unit = post_unit.get(post_id)
         if unit is None:
             self.unknown(path, "post", post_id)
         elif unit.kind is not UnitKind.LEADING_GROUP:
-            self.add(path, f"post {post_id!r} is in {unit.id!r}; only leading-group posts are {what}")
+            self.add(
+                path, f"post {post_id!r} is in {unit.id!r}; only leading-group posts are {what}"
+            )
 
     def _cycles(self, units: dict[str, Unit], unit_paths: dict[str, str]) -> None:
         reported: set[str] = set()
