@@ -136,6 +136,16 @@ RULES = [
         ],
     ),
     case(
+        "post-id-is-a-unit-id",
+        add("units[3].posts", {"id": "safety", "title": "干部", "role": "staff"}),
+        expect=[
+            (
+                "units[3].posts[2].id",
+                "post id 'safety' is also the id of a unit (units[2])",
+            )
+        ],
+    ),
+    case(
         "duplicate-duty-across-units",
         add("units[3].duties", {"id": "safety.1", "text": "重复", "clause": "二(四).规划科.2"}),
         expect=[
@@ -285,7 +295,7 @@ RULES = [
         expect=[
             (
                 "units[1].seated_in",
-                "an office is seated in a section or centre, not a leading_group",
+                "an office is seated in a section or centre, not a leading group",
             )
         ],
     ),
@@ -318,7 +328,7 @@ RULES = [
         expect=[
             (
                 "packages[1].holder",
-                "'office' is a office; a package is held by a leading-group post",
+                "'office' is an office; a package is held by a leading-group post",
             )
         ],
     ),
@@ -326,7 +336,7 @@ RULES = [
         "package-held-by-the-leading-group",
         put("packages[1].holder", "lg"),
         put("packages[1].staff", []),
-        expect=[("packages[1].holder", "'lg' is a leading_group")],
+        expect=[("packages[1].holder", "'lg' is a leading group")],
     ),
     case(
         "package-held-by-a-section-post",
@@ -377,7 +387,7 @@ RULES = [
         expect=[
             (
                 "in_charge[0].units[1]",
-                "'office' is a office; a post is in charge of sections, centres or grade groups",
+                "'office' is an office; a post is in charge of sections, centres or grade groups",
             )
         ],
     ),
@@ -611,18 +621,21 @@ SHAPE = [
     case(
         "unknown-nested-key",
         put("units[2].posts[0].phone", "12345"),
-        expect=[("units[2].posts[0]", "unknown key 'phone'")],
+        expect=[("units[2].posts[0].phone", "unknown key 'phone'")],
     ),
     case(
         "two-unknown-nested-keys",
         put("schools[1].principal", "张校长"),
         put("schools[1].address", "人民路1号"),
-        expect=[("schools[1]", "unknown keys 'address', 'principal'")],
+        expect=[
+            ("schools[1].address", "unknown key 'address'"),
+            ("schools[1].principal", "unknown key 'principal'"),
+        ],
     ),
     case(
         "unknown-key-in-rules",
         put("rules", {"inspections_per_quarter": 3}),
-        expect=[("rules", "unknown key 'inspections_per_quarter'")],
+        expect=[("rules.inspections_per_quarter", "unknown key 'inspections_per_quarter'")],
     ),
     case(
         "missing-required-field",
@@ -697,22 +710,22 @@ SHAPE = [
         expect=[
             (
                 "schools[1].level",
-                "'college' is not a valid SchoolLevel (expected one of: 'kindergarten', 'primary', "
-                "'junior', 'senior', 'nine_year', 'vocational', 'special', 'adult', 'training')",
+                "'college' is not one of: 'kindergarten', 'primary', "
+                "'junior', 'senior', 'nine_year', 'vocational', 'special', 'adult', 'training'",
             )
         ],
     ),
     case(
         "bad-enum-in-a-set",
         put("units[2].duties[0].activities", ["inspect", "patrol"]),
-        expect=[("units[2].duties[0].activities[1]", "'patrol' is not a valid ActivityVerb")],
+        expect=[
+            ("units[2].duties[0].activities[1]", "'patrol' is not one of: 'plan', 'coord")
+        ],
     ),
     case(
         "bad-role",
         put("units[3].posts[1].role", "clerk"),
-        expect=[
-            ("units[3].posts[1].role", "'clerk' is not a valid Role (expected one of: 'leader'")
-        ],
+        expect=[("units[3].posts[1].role", "'clerk' is not one of: 'leader'")],
     ),
     case(
         "bad-id-slug",
@@ -765,6 +778,16 @@ SHAPE = [
         "date-in-another-layout",
         put("as_of", "2024/09/01"),
         expect=[("as_of", "expected a date as YYYY-MM-DD, got '2024/09/01'")],
+    ),
+    case(
+        "iso-week-date",
+        put("as_of", "2024-W36-1"),
+        expect=[("as_of", "expected a date as YYYY-MM-DD, got '2024-W36-1'")],
+    ),
+    case(
+        "basic-iso-date",
+        put("as_of", "20240901"),
+        expect=[("as_of", "expected a date as YYYY-MM-DD, got '20240901'")],
     ),
     case(
         "number-for-a-date",
@@ -910,8 +933,8 @@ def test_three_mistakes_in_one_file(data_dir: Path) -> None:
         ("units[2].duties[0].area", "unknown business area 'exam' of unit 'safety' (it has: law)"),
         (
             "schools[1].level",
-            "'middle' is not a valid SchoolLevel (expected one of: 'kindergarten', 'primary', "
-            "'junior', 'senior', 'nine_year', 'vocational', 'special', 'adult', 'training')",
+            "'middle' is not one of: 'kindergarten', 'primary', "
+            "'junior', 'senior', 'nine_year', 'vocational', 'special', 'adult', 'training'",
         ),
         ("packages[0].schools[1]", "unknown school 'no9'"),
     ]

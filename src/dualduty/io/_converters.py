@@ -27,6 +27,9 @@ Format = Literal["toml", "json", "yaml"]
 __all__ = ["Format", "converter", "problems_from"]
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _structure_date(value: Any, _type: type) -> dt.date:
     if isinstance(value, dt.datetime):
         raise ValueError(f"expected a date, got a date and time {value.isoformat()}")
@@ -34,6 +37,8 @@ def _structure_date(value: Any, _type: type) -> dt.date:
         return pendulum.date(value.year, value.month, value.day)
     if isinstance(value, str):
         try:
+            if not _ISO_DATE.fullmatch(value):  # fromisoformat also takes 20240901, 2024-W36-1
+                raise ValueError(value)
             parsed = dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
@@ -132,15 +137,23 @@ def converter(fmt: Format) -> cattrs.Converter:
 _FIELD_MESSAGE = re.compile(r"^'?(?P<field>[a-z_]+)'?(?::\s*| (?=must ))(?P<message>.*)$", re.S)
 
 
+_EXTRA = "unknown key "
+_KEY_SEP = "\x1f"
+_ENUM_VALUE = re.compile(r"^(.*) is not a valid \w+$", re.S)
+
+
 def _format_exception(exc: BaseException, type_: type | None) -> str:
     if isinstance(exc, KeyError):
         return "required field missing"
     if isinstance(exc, ForbiddenExtraKeysError):
-        keys = ", ".join(repr(k) for k in sorted(exc.extra_fields))
-        return f"unknown key{'s' if len(exc.extra_fields) > 1 else ''} {keys}"
+        # one problem per key, each pointing at the key (split again in problems_from)
+        return _EXTRA + _KEY_SEP.join(sorted(exc.extra_fields))
     if isinstance(exc, ValueError) and isinstance(type_, type) and issubclass(type_, enum.Enum):
+        # Python's message names the class ("not a valid SchoolLevel"); a file's author
+        # needs the values the file may hold instead.
+        value = _ENUM_VALUE.sub(r"\1", str(exc))
         choices = ", ".join(repr(m.value) for m in type_)
-        return f"{exc} (expected one of: {choices})"
+        return f"{value} is not one of: {choices}"
     if isinstance(exc, ValueError | TypeError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -156,12 +169,22 @@ def problems_from(exc: BaseException, prefix: str = "") -> list[Problem]:
     for line in lines:
         message, _, where = line.rpartition(" @ ")
         path = where.removeprefix("$").lstrip(".")
+        if message.startswith(_EXTRA):
+            for key in message.removeprefix(_EXTRA).split(_KEY_SEP):
+                out.append(Problem(_join(prefix, _join(path, key)), f"unknown key {key!r}"))
+            continue
         # attrs validators run in __init__, so cattrs reports them against the class;
         # their messages name the field ("students: must be >= 0"), which belongs in the path.
         m = _FIELD_MESSAGE.match(message)
         if m and not message.startswith(("unknown key", "required field")):
             path = f"{path}.{m['field']}" if path else m["field"]
             message = m["message"]
-        full = prefix + (("." if prefix and path and not path.startswith("[") else "") + path)
-        out.append(Problem(full, message))
+        out.append(Problem(_join(prefix, path), message))
     return out
+
+
+def _join(head: str, tail: str) -> str:
+    """Join two parts of a path: ``units[0]`` + ``posts[1]``, ``units`` + ``[0]``."""
+    if not head or not tail:
+        return head or tail
+    return f"{head}{'' if tail.startswith('[') else '.'}{tail}"

@@ -76,7 +76,7 @@ def _parse(text: str, fmt: Format) -> Any:
     try:
         import yaml
     except ImportError:
-        raise ValueError("reading YAML needs PyYAML: pip install 'dualduty[yaml]'") from None
+        raise DualdutyError("reading YAML needs PyYAML: pip install 'dualduty[yaml]'") from None
     return yaml.safe_load(text)
 
 
@@ -237,13 +237,20 @@ def dumps(org: Organisation, fmt: Format = "toml") -> str:
     try:
         import yaml
     except ImportError:
-        raise ValueError("writing YAML needs PyYAML: pip install 'dualduty[yaml]'") from None
+        raise DualdutyError("writing YAML needs PyYAML: pip install 'dualduty[yaml]'") from None
     return str(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
 
 def dump(org: Organisation, path: str | os.PathLike[str], fmt: Format | None = None) -> None:
-    """Write *org* to *path* atomically: the file is complete or left as it was."""
-    fmt = format_for(path, fmt)
+    """Write *org* to *path* atomically: the file is complete or left as it was.
+
+    :raises dualduty.DualdutyError: when the format cannot be told from the suffix or
+        the file cannot be written.
+    """
+    try:
+        fmt = format_for(path, fmt)
+    except InvalidOrganisation as exc:  # nothing is wrong with the organisation itself
+        raise DualdutyError(f"cannot write {os.fspath(path)}: {exc.problems[0].message}") from None
     text = dumps(org, fmt)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")

@@ -24,6 +24,12 @@ DATE_MIN = dt.date(1970, 1, 1)
 DATE_MAX = dt.date(2099, 12, 31)
 
 
+def _a(word: str) -> str:
+    """The word with its indefinite article, for messages ("an office", "a section")."""
+    word = word.replace("_", " ")
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def find_problems(org: Organisation, broken: Iterable[str] = ()) -> list[Problem]:
     """Every cross-reference problem of *org*, in document order.
 
@@ -116,6 +122,15 @@ class _Checker:
                 post_unit[post.id] = unit
                 post_path[post.id] = path
 
+        # A package holder is a post or a unit: the two kinds of id must not collide.
+        for pid, ppath in post_path.items():
+            if pid in unit_paths:
+                self.add(
+                    f"{ppath}.id",
+                    f"post id {pid!r} is also the id of a unit ({unit_paths[pid]}); "
+                    "posts and units share one set of ids",
+                )
+
         leading_groups = [u for u in org.units if u.kind is UnitKind.LEADING_GROUP]
         for extra in leading_groups[1:]:
             i = org.units.index(extra)
@@ -173,7 +188,7 @@ class _Checker:
                 elif target.kind not in SECTION_KINDS:
                     self.add(
                         f"{path}.units[{k}]",
-                        f"{uid!r} is a {target.kind.value}; a post is in charge of sections, "
+                        f"{uid!r} is {_a(target.kind.value)}; a post is in charge of sections, "
                         "centres or grade groups",
                     )
 
@@ -200,7 +215,7 @@ class _Checker:
                 if holder_unit.kind not in SECTION_KINDS:
                     self.add(
                         f"{path}.holder",
-                        f"{package.holder!r} is a {holder_unit.kind.value}; a package is held by "
+                        f"{package.holder!r} is {_a(holder_unit.kind.value)}; a package is held by "
                         "a leading-group post or a section, centre or grade group",
                     )
                 for k, staff in enumerate(package.staff):
@@ -279,11 +294,11 @@ class _Checker:
                 elif seat.kind not in SECTION_KINDS:
                     self.add(
                         f"{path}.seated_in",
-                        f"an office is seated in a section or centre, not a {seat.kind.value}",
+                        f"an office is seated in a section or centre, not {_a(seat.kind.value)}",
                     )
             seat_in_doubt = seat is None or seat.kind not in SECTION_KINDS
         elif unit.seated_in is not None:
-            self.add(f"{path}.seated_in", f"only an office has a seat, not a {unit.kind.value}")
+            self.add(f"{path}.seated_in", f"only an office has a seat, not {_a(unit.kind.value)}")
         if unit.head_post is not None:
             owner = post_unit.get(unit.head_post)
             if owner is None:
