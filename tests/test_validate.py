@@ -718,9 +718,7 @@ SHAPE = [
     case(
         "bad-enum-in-a-set",
         put("units[2].duties[0].activities", ["inspect", "patrol"]),
-        expect=[
-            ("units[2].duties[0].activities[1]", "'patrol' is not one of: 'plan', 'coord")
-        ],
+        expect=[("units[2].duties[0].activities[1]", "'patrol' is not one of: 'plan', 'coord")],
     ),
     case(
         "bad-role",
