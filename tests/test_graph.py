@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 
+import attrs
 import pytest
 
 from dualduty import (
@@ -199,8 +200,23 @@ def test_chain_of_a_section_package(graph: OrgGraph) -> None:
 def test_chain_of_the_leaders_own_package(graph: OrgGraph) -> None:
     leader_chain = graph.chains("s3")[0]
     assert [link.level for link in leader_chain.links] == [ChainLevel.LEADER]
-    # the leader holds it himself: nobody else is in charge of it
-    assert leader_chain.missing == (ChainLevel.IN_CHARGE,)
+    # the leader holds it himself: he is the whole chain, and it is complete
+    assert leader_chain.missing == ()
+    assert leader_chain.complete
+
+
+def test_a_vacant_leader_post_leaves_a_package_chain_incomplete() -> None:
+    org = small_org()
+    leading = org.units[0]
+    vacant = attrs.evolve(
+        leading, posts=(attrs.evolve(leading.posts[0], holder=None), *leading.posts[1:])
+    )
+    graph = OrgGraph(attrs.evolve(org, units=(vacant, *org.units[1:])))
+    chain = graph.chains("s3")[0]
+    assert chain.basis is ChainBasis.LEADER_PACKAGE
+    assert chain.missing == (ChainLevel.LEADER,)
+    (deputy_chain, _) = graph.chains("s1")
+    assert deputy_chain.missing == (ChainLevel.LEADER,)
 
 
 def test_business_line_chains_name_the_duties(graph: OrgGraph) -> None:

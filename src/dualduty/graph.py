@@ -107,7 +107,16 @@ class ResponsibilityChain:
     def missing(self) -> tuple[ChainLevel, ...]:
         """The levels the chain should have but does not (a vacancy counts as missing)."""
         if self.basis is ChainBasis.LEADER_PACKAGE:
-            wanted: tuple[ChainLevel, ...] = (ChainLevel.IN_CHARGE, ChainLevel.LEADER)
+            # the leader may hold a package himself; then he is the whole chain
+            held_by_leader = self.package is not None and any(
+                link.level is ChainLevel.LEADER and link.post.id == self.package.holder
+                for link in self.links
+            )
+            wanted: tuple[ChainLevel, ...] = (
+                (ChainLevel.LEADER,)
+                if held_by_leader
+                else (ChainLevel.IN_CHARGE, ChainLevel.LEADER)
+            )
         else:
             wanted = tuple(ChainLevel)
         filled = {link.level for link in self.links if link.person is not None}
