@@ -1,0 +1,58 @@
+"""The built-in plugin: dualduty's own stores and channels, registered through the hooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .hookspecs import StoreRequest
+from .notify import Channel, DeliveryResult
+from .plugins import hookimpl
+from .records.base import Note
+from .storage.base import StoreBackend
+from .storage.store import OutboxMessage
+
+_log = logging.getLogger("dualduty.notify.console")
+
+
+@hookimpl(trylast=True)
+def dualduty_open_store(request: StoreRequest) -> StoreBackend | None:
+    """``memory:`` and ``sqlite:///path``."""
+    if request.url == "memory:":
+        from .storage.memory import MemoryBackend
+
+        return MemoryBackend()
+    if request.url.startswith("sqlite:"):
+        from .storage.sqlite import SqliteBackend
+
+        return SqliteBackend(request.url, readonly=request.readonly)
+    return None
+
+
+@hookimpl
+def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
+    """The record kinds dualduty defines."""
+    register(Note)
+
+
+class ConsoleChannel:
+    """Writes each notification to the ``dualduty.notify.console`` logger."""
+
+    name = "console"
+
+    def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        _log.warning(
+            "%s%s → %s: %s\n%s",
+            "[急] " if message.urgent else "",
+            message.channel,
+            message.recipient,
+            message.title,
+            message.text,
+        )
+        return DeliveryResult.ok(detail="logged")
+
+
+@hookimpl(trylast=True)
+def dualduty_register_channels(register: Callable[[Channel], None]) -> None:
+    """The ``console`` channel."""
+    register(ConsoleChannel())

@@ -1,0 +1,203 @@
+"""Every hook of dualduty, in one place. This module is the reference for plugin authors.
+
+A plugin is a module or object with functions named like the hooks below, decorated
+with :data:`dualduty.plugins.hookimpl`, and registered through the ``dualduty``
+entry-point group::
+
+    # pyproject.toml of your plugin
+    [project.entry-points.dualduty]
+    my_district = "my_district_plugin"
+
+Built-in behaviour (the ``memory:`` and ``sqlite:///`` stores, the console channel) is
+registered through these same hooks, so a plugin can replace any of it. Hooks that
+collect things take a ``register`` callback, so that their arguments can grow without
+breaking plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+import pluggy
+
+if TYPE_CHECKING:
+    from .calendars import HolidayProvider, TermProvider
+    from .notify import Channel
+    from .records.base import Entry
+    from .scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
+    from .storage.base import StoreBackend
+
+__all__ = [
+    "AppendedContext",
+    "StoreRequest",
+    "dualduty_adjust_assessment",
+    "dualduty_grade_bands",
+    "dualduty_open_store",
+    "dualduty_record_appended",
+    "dualduty_register_calendars",
+    "dualduty_register_channels",
+    "dualduty_register_record_kinds",
+    "dualduty_register_scoring_rules",
+    "hookspec",
+]
+
+#: Marks the functions below as hook specifications of the ``dualduty`` project.
+hookspec = pluggy.HookspecMarker("dualduty")
+
+
+@attrs.frozen
+class StoreRequest:
+    """What :func:`dualduty_open_store` is asked to open.
+
+    :param url: the store URL as the user gave it.
+    :param readonly: open without writing (``dualduty verify`` does); fail if it does not exist.
+    """
+
+    url: str
+    readonly: bool = False
+
+
+@attrs.frozen
+class AppendedContext:
+    """What :func:`dualduty_record_appended` is told after a transaction commits.
+
+    :param store_url: the URL of the store written to (no password).
+    :param entries: the entries the transaction appended, in order.
+    """
+
+    store_url: str
+    entries: Sequence[Entry]
+
+
+# -- storage ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def dualduty_open_store(request: StoreRequest) -> StoreBackend | None:
+    """Open a storage backend for ``request.url``, or return ``None`` if the URL is not yours.
+
+    The first non-``None`` result wins (``firstresult``). Raise
+    :class:`dualduty.storage.StoreError` with a clear message (never a password) when the
+    URL is yours but cannot be opened. Built in: ``memory:`` and ``sqlite:///path``.
+
+    :param request: the URL and whether to open read-only.
+    :returns: a :class:`dualduty.storage.StoreBackend`, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+@hookspec
+def dualduty_record_appended(context: AppendedContext) -> None:
+    """Observe the records of a transaction, called once after it commits.
+
+    Use it to forward records elsewhere (a provincial system, a log). The records are
+    already durable when this runs: an exception here is reported to the caller as
+    :class:`dualduty.storage.AppendObserverError`, which says they were committed. For
+    delivery that must not be lost, write to the outbox in the transaction instead.
+
+    :param context: the store's URL and the appended entries.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
+    """Register attrs classes as record kinds (see :func:`dualduty.records.record_kind`).
+
+    Call ``register(cls)`` for each class already decorated with ``@record_kind(name)``;
+    this makes sure the module defining them is imported whenever plugins are loaded.
+
+    :param register: call it with each record class.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- notification channels ---------------------------------------------------------------------
+
+
+@hookspec
+def dualduty_register_channels(register: Callable[[Channel], None]) -> None:
+    """Register notification channels by name.
+
+    Call ``register(channel)`` for each :class:`dualduty.notify.Channel` you provide. A
+    channel registered later under the same name replaces the earlier one, so a plugin
+    can replace a built-in channel. Built in: ``console`` (writes to the log).
+
+    :param register: call it with each channel.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- scoring ------------------------------------------------------------------------------
+
+
+@hookspec
+def dualduty_register_scoring_rules(register: Callable[[ScoringRule], None]) -> None:
+    """Contribute rules to the year-end assessment (年终考核).
+
+    Call ``register(rule)`` for each :class:`dualduty.scoring.ScoringRule`. A rule yields
+    :class:`~dualduty.scoring.ScoreItem`\\ s (points with evidence and an explanation)
+    and :class:`~dualduty.scoring.Veto`\\ es (一票否决).
+
+    :param register: call it with each rule.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def dualduty_adjust_assessment(
+    context: ScoringContext, items: Sequence[ScoreItem]
+) -> Sequence[ScoreItem | Veto] | None:
+    """Add items or vetoes to a unit's assessment once every rule has scored it.
+
+    Return extra items (a local bonus, a deduction, a veto) or ``None``. Items cannot
+    be removed: a local rule that disagrees adds a correcting item with its reason, so
+    the assessment stays explainable.
+
+    :param context: the unit, year, organisation and store being assessed.
+    :param items: the items scored so far.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def dualduty_grade_bands(context: ScoringContext) -> Sequence[GradeBand] | None:
+    """Replace the grade bands (defaults 优秀 >= 90, 良好 >= 80, 合格 >= 60, 不合格 below).
+
+    The first non-``None`` result wins (``firstresult``).
+
+    :param context: the assessment the bands are for.
+    :returns: the bands, highest first, or ``None`` to keep the defaults.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- calendars ----------------------------------------------------------------------------
+
+
+@hookspec
+def dualduty_register_calendars(
+    register: Callable[[HolidayProvider | TermProvider], None],
+) -> None:
+    """Register working-day providers: statutory holidays (调休 included) and school terms.
+
+    Call ``register(provider)`` with a :class:`dualduty.calendars.HolidayProvider` or a
+    :class:`dualduty.calendars.TermProvider`. Providers are asked in order of
+    registration, later plugins first; the first that knows a year answers for it.
+
+    :param register: call it with each provider.
+
+    .. versionadded:: 0.1
+    """

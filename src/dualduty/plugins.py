@@ -1,0 +1,187 @@
+"""The plugin manager: entry points, environment switches, and the typed hook wrapper.
+
+Plugins are found through the ``dualduty`` entry-point group. Two environment
+variables control which load:
+
+``DUALDUTY_LOAD_PLUGINS``
+    a comma-separated list of entry-point names to load; when set (even empty), no
+    other entry point is loaded. Unset: every installed plugin loads.
+``DUALDUTY_DISABLED_PLUGINS``
+    a comma-separated list of plugin names never to load or run, built-in ones
+    included (``dualduty.builtin``).
+
+Core code calls hooks only through :class:`Hooks`, which types every call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+if TYPE_CHECKING:
+    from .calendars import HolidayProvider, TermProvider
+    from .notify import Channel
+    from .records.base import Entry
+    from .scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
+    from .storage.base import StoreBackend
+
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "Hooks",
+    "PluginInfo",
+    "hookimpl",
+    "hooks",
+    "make_plugin_manager",
+    "plugin_manager",
+]
+
+PROJECT = "dualduty"
+#: The entry-point group plugins register under.
+ENTRY_POINT_GROUP = "dualduty"
+#: The name the built-in plugin is registered under.
+BUILTIN = "dualduty.builtin"
+
+#: Marks a plugin's function as the implementation of a hook.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+def _names(variable: str) -> list[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
+    """A new plugin manager with the built-in plugin and (optionally) the installed ones.
+
+    Honours ``DUALDUTY_LOAD_PLUGINS`` and ``DUALDUTY_DISABLED_PLUGINS``.
+    """
+    from . import _builtin, hookspecs
+
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in _names("DUALDUTY_DISABLED_PLUGINS") or ():
+        pm.set_blocked(name)
+    pm.register(_builtin, name=BUILTIN)
+    if entry_points:
+        wanted = _names("DUALDUTY_LOAD_PLUGINS")
+        if wanted is None:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        else:
+            for name in wanted:
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+    return pm
+
+
+@cache
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, made on first use."""
+    return make_plugin_manager()
+
+
+def hooks() -> Hooks:
+    """The typed hook wrapper around :func:`plugin_manager`."""
+    return Hooks(plugin_manager())
+
+
+@attrs.frozen
+class PluginInfo:
+    """One registered plugin, as ``dualduty plugins`` lists it."""
+
+    name: str
+    version: str | None
+    hooks: tuple[str, ...]
+
+
+class Hooks:
+    """Every hook call core code makes, typed. Wraps one plugin manager."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self._hook: Any = pm.hook
+
+    def open_store(self, url: str, *, readonly: bool = False) -> StoreBackend | None:
+        """Ask the storage plugins for a backend for *url*."""
+        from .hookspecs import StoreRequest
+
+        result: StoreBackend | None = self._hook.dualduty_open_store(
+            request=StoreRequest(url, readonly)
+        )
+        return result
+
+    def record_appended(self, store_url: str, entries: Sequence[Entry]) -> None:
+        """Tell the event plugins about committed entries."""
+        from .hookspecs import AppendedContext
+
+        self._hook.dualduty_record_appended(context=AppendedContext(store_url, tuple(entries)))
+
+    def record_kinds(self) -> list[type]:
+        """The record classes the plugins register."""
+        found: list[type] = []
+        self._hook.dualduty_register_record_kinds(register=found.append)
+        return found
+
+    def channels(self) -> dict[str, Channel]:
+        """Notification channels by name (later registrations replace earlier ones)."""
+        found: list[Channel] = []
+        self._hook.dualduty_register_channels(register=found.append)
+        # pluggy calls the most recently registered plugins first: reverse so they win
+        return {c.name: c for c in reversed(found)}
+
+    def scoring_rules(self) -> list[ScoringRule]:
+        """Scoring rules from every plugin."""
+        found: list[ScoringRule] = []
+        self._hook.dualduty_register_scoring_rules(register=found.append)
+        return found
+
+    def adjust_assessment(
+        self, context: ScoringContext, items: Sequence[ScoreItem]
+    ) -> list[ScoreItem | Veto]:
+        """Extra items and vetoes from every plugin."""
+        extra: list[ScoreItem | Veto] = []
+        for result in self._hook.dualduty_adjust_assessment(context=context, items=tuple(items)):
+            extra.extend(result)
+        return extra
+
+    def grade_bands(self, context: ScoringContext) -> Sequence[GradeBand] | None:
+        """Grade bands from the first plugin that sets them."""
+        bands: Sequence[GradeBand] | None = self._hook.dualduty_grade_bands(context=context)
+        return bands
+
+    def calendars(self) -> list[HolidayProvider | TermProvider]:
+        """Calendar providers, the most recently registered plugin's first."""
+        found: list[HolidayProvider | TermProvider] = []
+        self._hook.dualduty_register_calendars(register=found.append)
+        return found
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every registered plugin with its version and the hooks it implements."""
+        from importlib import metadata
+
+        from ._version import __version__
+
+        dists = {id(plugin): dist for plugin, dist in self.pm.list_plugin_distinfo()}
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:  # blocked
+                continue
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            dist: Any = dists.get(id(plugin))
+            if dist is not None:
+                version: str | None = dist.version
+            elif name == BUILTIN:
+                version = __version__
+            else:
+                try:
+                    version = metadata.version(name)
+                except metadata.PackageNotFoundError:
+                    version = None
+            out.append(PluginInfo(name, version, hooks))
+        return sorted(out, key=lambda p: (p.name != BUILTIN, p.name))

@@ -1,0 +1,84 @@
+"""Year-end assessment (年终考核, clause 三.4): the types scoring plugins exchange.
+
+The rubric, the rule engine and the ranking come later; this module fixes what the
+scoring hooks pass around, so that a district's local rules can be written against
+a stable interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from dualduty.model._checks import check_text
+
+if TYPE_CHECKING:
+    from dualduty.model import Organisation
+
+__all__ = ["GradeBand", "ScoreItem", "ScoringContext", "ScoringRule", "Veto"]
+
+
+@attrs.frozen
+class ScoringContext:
+    """What a scoring rule may look at. Fields may be added; rules should not construct it.
+
+    :param org: the organisation assessed.
+    :param unit: the id of the unit (section) assessed.
+    :param year: the year assessed.
+    :param store: the store holding the year's records (a :class:`~dualduty.storage.Store`).
+    """
+
+    org: Organisation
+    unit: str
+    year: int
+    store: Any = None
+
+
+@attrs.frozen
+class ScoreItem:
+    """One line of an assessment: points for or against a unit, and why.
+
+    :param rule: id of the rule that produced it.
+    :param category: the assessment category (``system_implementation``, …).
+    :param points: positive for credit, negative for a deduction.
+    :param explanation: why, in words a section head can check.
+    :param evidence: ``seq`` of the records it rests on.
+    :param clause: the clause of the plan behind it.
+    """
+
+    rule: str = attrs.field(validator=check_text)
+    category: str = attrs.field(validator=check_text)
+    points: float
+    explanation: str
+    evidence: tuple[int, ...] = ()
+    clause: str | None = None
+
+
+@attrs.frozen
+class Veto:
+    """一票否决: a finding that fails the unit whatever its points."""
+
+    rule: str = attrs.field(validator=check_text)
+    reason: str = attrs.field(validator=check_text)
+    evidence: tuple[int, ...] = ()
+
+
+@attrs.frozen
+class GradeBand:
+    """A grade and the lowest total that earns it (优秀 >= 90, …)."""
+
+    name: str = attrs.field(validator=check_text)
+    minimum: float
+
+
+@runtime_checkable
+class ScoringRule(Protocol):
+    """A rule that scores a unit for the year. Register it through the scoring hook."""
+
+    id: str
+    """A stable id, shown on every item the rule produces."""
+
+    def score(self, context: ScoringContext) -> Iterable[ScoreItem | Veto]:
+        """The items (and vetoes) this rule finds for the unit in *context*."""

@@ -1,0 +1,359 @@
+"""The Store: typed, append-only, tamper-evident records over any backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import orjson
+
+from dualduty.errors import DualdutyError
+from dualduty.model._checks import check_text
+from dualduty.records.base import Entry, Record
+
+from ._codec import Codec, check_chain, new_message_row, to_ts
+from .base import GENESIS, MessageRow, Query, Row, StoreBackend
+
+__all__ = [
+    "AppendObserverError",
+    "OutboxItem",
+    "OutboxMessage",
+    "Store",
+    "Transaction",
+    "Verification",
+]
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A rendered notification waiting in the outbox for its channel to deliver it.
+
+    :param channel: the channel's name (``console``, ``email``, ``webhook``, …).
+    :param recipient: who it goes to, in the channel's terms (a person id, an address).
+    :param title: a short subject line.
+    :param text: the plain-text body.
+    :param markdown: an optional Markdown body for channels that render it.
+    :param urgent: deliver before anything else (a major hazard: 立即上报).
+    """
+
+    channel: str = attrs.field(validator=check_text)
+    recipient: str = attrs.field(validator=check_text)
+    title: str = attrs.field(validator=check_text)
+    text: str
+    markdown: str | None = None
+    urgent: bool = False
+
+
+@attrs.frozen
+class OutboxItem:
+    """An outbox message as stored, with its delivery state."""
+
+    id: int
+    cause: int
+    """The ``seq`` of the entry whose transaction wrote it (0 if none)."""
+    message: OutboxMessage
+    state: str
+    attempts: int
+    next_attempt: dt.datetime
+    created: dt.datetime
+    detail: str
+
+
+@attrs.frozen
+class Verification:
+    """The result of walking the chain (:meth:`Store.verify`)."""
+
+    checked: int
+    """How many entries were found good, from the first."""
+    total: int
+    first_bad: int | None
+    """The ``seq`` of the first entry that does not match, or ``None``."""
+    reason: str | None
+    head: str
+    """The hash of the last good entry: publish it elsewhere to detect a cut-off tail."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every entry matched."""
+        return self.first_bad is None
+
+
+class AppendObserverError(DualdutyError):
+    """An observer of appended records failed. The records themselves were committed."""
+
+    def __init__(self, entries: Sequence[Entry], cause: BaseException) -> None:
+        self.entries = tuple(entries)
+        super().__init__(
+            f"{len(self.entries)} record(s) were committed, but an observer failed: "
+            f"{type(cause).__name__}: {cause}"
+        )
+
+
+class Transaction:
+    """A unit of work: records and outbox messages committed together or not at all.
+
+    Get one from :meth:`Store.transaction`. Entries get their ``seq`` and hash when
+    appended, but exist in the store only once the block ends without an exception.
+    """
+
+    def __init__(self, store: Store, head: tuple[int, str]) -> None:
+        self._store = store
+        self.start = head
+        self._seq, self._prev = head
+        self.rows: list[Row] = []
+        self.records: list[Record] = []
+        self.messages: list[MessageRow] = []
+
+    def append(self, record: Record) -> Entry:
+        """Seal *record* as the next entry of this transaction."""
+        if not isinstance(record, Record):
+            raise TypeError(f"expected a Record, got {type(record).__qualname__}")
+        prev = self._prev
+        row = self._store.codec.seal(record, self._seq + 1, prev)
+        self._seq, self._prev = row.seq, row.hash
+        self.rows.append(row)
+        self.records.append(record)
+        return Entry(row.seq, record, prev, row.hash)
+
+    def extend(self, records: Iterable[Record]) -> None:
+        """Seal many records (faster than :meth:`append` one by one: no entries are built)."""
+        seal = self._store.codec.seal
+        seq, prev = self._seq, self._prev
+        rows = self.rows
+        for record in records:
+            if not isinstance(record, Record):
+                raise TypeError(f"expected a Record, got {type(record).__qualname__}")
+            seq += 1
+            row = seal(record, seq, prev)
+            prev = row.hash
+            rows.append(row)
+            self.records.append(record)
+        self._seq, self._prev = seq, prev
+
+    def enqueue(self, message: OutboxMessage, *, cause: Entry | None = None) -> None:
+        """Put a notification in the outbox, in the same transaction as its cause."""
+        if not isinstance(message, OutboxMessage):
+            raise TypeError(f"expected an OutboxMessage, got {type(message).__qualname__}")
+        now = to_ts(dt.datetime.now(dt.UTC))
+        body = self._store.codec.message_body(message)
+        seq = cause.seq if cause is not None else (self._seq if self.rows else 0)
+        self.messages.append(new_message_row(seq, message.channel, message.recipient, body, now))
+
+
+class Store:
+    """Append-only, tamper-evident records in a backend; open one with :func:`dualduty.open_store`.
+
+    Every entry is the canonical JSON of a :class:`~dualduty.records.Record` with its
+    position and the hash of the entry before, so :meth:`verify` detects any change.
+    Use it as a context manager to close it.
+    """
+
+    def __init__(
+        self,
+        backend: StoreBackend,
+        *,
+        timezone: str = "Asia/Shanghai",
+        observers: Sequence[Callable[[Sequence[Entry]], None]] = (),
+    ) -> None:
+        self.backend = backend
+        self.codec = Codec(timezone)
+        self._observers = list(observers)
+
+    @property
+    def url(self) -> str:
+        """The URL the store was opened with (no password)."""
+        return self.backend.url
+
+    def __repr__(self) -> str:
+        return f"<Store {self.url}>"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the backend."""
+        self.backend.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def transaction(self) -> _TransactionContext:
+        """A transaction: ``with store.transaction() as tx: tx.append(record)``."""
+        return _TransactionContext(self)
+
+    def append(self, *records: Record) -> list[Entry]:
+        """Append records in one transaction; return their entries."""
+        with self.transaction() as tx:
+            return [tx.append(r) for r in records]
+
+    def extend(self, records: Iterable[Record]) -> int:
+        """Append many records in one transaction, fast; return how many."""
+        with self.transaction() as tx:
+            tx.extend(records)
+            return len(tx.rows)
+
+    def observe(self, observer: Callable[[Sequence[Entry]], None]) -> None:
+        """Call *observer* with the entries of every transaction after it commits."""
+        self._observers.append(observer)
+
+    def _committed(self, tx: Transaction) -> None:
+        if not self._observers or not tx.rows:
+            return
+        prevs = [tx.start[1], *(row.hash for row in tx.rows[:-1])]
+        entries = [
+            Entry(row.seq, record, prev, row.hash)
+            for row, record, prev in zip(tx.rows, tx.records, prevs, strict=True)
+        ]
+        for observer in self._observers:
+            try:
+                observer(entries)
+            except Exception as exc:
+                raise AppendObserverError(entries, exc) from exc
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, seq: int) -> Entry:
+        """The entry at *seq*.
+
+        :raises KeyError: if there is none.
+        """
+        rows = list(self.backend.select(Query(after_seq=seq - 1, limit=1)))
+        if not rows or rows[0].seq != seq:
+            raise KeyError(f"no entry {seq} in {self.url}")
+        return self.codec.entry(rows[0])
+
+    def read(
+        self,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        since: dt.datetime | dt.date | None = None,
+        until: dt.datetime | dt.date | None = None,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[Entry]:
+        """Entries in order, filtered by kind, subject and period ``[since, until)``.
+
+        Dates are taken as midnight in the store's time zone.
+        """
+        query = Query(
+            kind=kind,
+            subject=subject,
+            since_ts=None if since is None else to_ts(self._instant(since)),
+            until_ts=None if until is None else to_ts(self._instant(until)),
+            after_seq=after,
+            limit=limit,
+        )
+        entry = self.codec.entry
+        for row in self.backend.select(query):
+            yield entry(row)
+
+    def _instant(self, value: dt.datetime | dt.date) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            if value.utcoffset() is None:
+                raise ValueError(f"{value!r} has no time zone")
+            return value
+        return dt.datetime(value.year, value.month, value.day, tzinfo=self.codec.zone)
+
+    def __len__(self) -> int:
+        return self.backend.count()
+
+    def head(self) -> tuple[int, str]:
+        """The last ``seq`` and its hash (``(0, GENESIS)`` when empty)."""
+        rows = self.backend.count()
+        if rows == 0:
+            return 0, GENESIS
+        (row,) = self.backend.select(Query(after_seq=rows - 1, limit=1))
+        return row.seq, row.hash
+
+    def verify(self) -> Verification:
+        """Walk the whole chain and report the first entry that does not match."""
+        total = self.backend.count()
+        checked, reason = check_chain(self.backend.select(Query()))
+        first_bad = None if reason is None else checked + 1
+        head = GENESIS
+        if checked:
+            (row,) = self.backend.select(Query(after_seq=checked - 1, limit=1))
+            head = row.hash
+        if reason is None and checked != total:
+            first_bad, reason = checked + 1, f"{total - checked} entries out of sequence"
+        return Verification(checked, total, first_bad, reason, head)
+
+    # -- the outbox ------------------------------------------------------------------
+
+    def outbox(self, state: str | None = "pending", limit: int | None = None) -> list[OutboxItem]:
+        """Outbox messages, oldest first (``state=None`` for all)."""
+        from dualduty.io._converters import converter
+
+        conv = converter("json")
+        zone = self.codec.zone
+        out = []
+        for m in self.backend.messages(state, limit):
+            out.append(
+                OutboxItem(
+                    m.id,
+                    m.seq,
+                    conv.structure(orjson.loads(m.body), OutboxMessage),
+                    m.state,
+                    m.attempts,
+                    _from_ts(m.next_ts, zone),
+                    _from_ts(m.created_ts, zone),
+                    m.detail,
+                )
+            )
+        return out
+
+    def mark(
+        self,
+        item: OutboxItem,
+        *,
+        state: str,
+        detail: str = "",
+        retry_at: dt.datetime | None = None,
+    ) -> None:
+        """Record a delivery attempt's outcome for an outbox item."""
+        if state not in ("pending", "delivered", "failed"):
+            raise ValueError(f"unknown outbox state {state!r}")
+        next_ts = to_ts(retry_at) if retry_at is not None else to_ts(item.next_attempt)
+        self.backend.update_message(
+            item.id, state=state, attempts=item.attempts + 1, next_ts=next_ts, detail=detail
+        )
+
+
+def _from_ts(ts: int, zone: Any) -> dt.datetime:
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts)).astimezone(zone)
+
+
+class _TransactionContext:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cm: Any = None
+        self.tx: Transaction | None = None
+
+    def __enter__(self) -> Transaction:
+        self._cm = self.store.backend.writing()
+        writer = self._cm.__enter__()
+        self._writer = writer
+        try:
+            self.tx = Transaction(self.store, writer.head())
+        except BaseException:
+            self._cm.__exit__(None, None, None)
+            raise
+        return self.tx
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        tx = self.tx
+        assert tx is not None
+        if exc_type is None:
+            try:
+                self._writer.insert(tx.rows, tx.messages)
+            except BaseException as err:
+                self._cm.__exit__(type(err), err, err.__traceback__)
+                raise
+        self._cm.__exit__(exc_type, exc, tb)  # commits, or rolls back and lets exc go on
+        if exc_type is None:
+            self.store._committed(tx)
