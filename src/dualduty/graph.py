@@ -185,6 +185,8 @@ class OrgGraph:
 
         self._domain_owners: dict[str, list[tuple[Unit, Duty]]] = defaultdict(list)
         for unit in org.units:
+            if unit.kind not in SECTION_KINDS:  # the leading group's duties span every domain
+                continue
             for duty in unit.duties:
                 if duty.kind is DutyKind.SAFETY:
                     for domain in sorted(duty.hazards):
@@ -318,7 +320,10 @@ class OrgGraph:
         return tuple(d for d in unit.duties if d.area == area and d.kind is DutyKind.SAFETY)
 
     def owners_of(self, domain: str) -> tuple[Unit, ...]:
-        """The units whose own safety duties name a hazard domain."""
+        """The sections (and centres, grade groups) whose own safety duties name a hazard domain.
+
+        The leading group's duties span every domain and are not a line of business.
+        """
         if domain not in self.org.hazard_domain_registry():
             raise UnknownId(f"no hazard domain {domain!r}")
         owners: dict[str, Unit] = {}
@@ -341,8 +346,13 @@ class OrgGraph:
         for package in self._packages_of.get(target, ()):
             if package.holder in self._units:
                 unit = self._units[package.holder]
-                staff = [self._posts[s] for s in package.staff if s in self._posts]
-                links = self._section_links(unit, staff, "named in the package", "三.1")
+                if package.staff:
+                    staff = [self._posts[s] for s in package.staff if s in self._posts]
+                    reason = "named in the package"
+                else:  # no one named: the section's staff share the package
+                    staff = [p for p in unit.posts if p.role is Role.STAFF]
+                    reason = "staff of the section holding the package"
+                links = self._section_links(unit, staff, reason, "三.1")
                 out.append(
                     ResponsibilityChain(
                         target, domain, ChainBasis.SECTION_PACKAGE, unit, links, package
