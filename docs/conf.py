@@ -77,6 +77,8 @@ nitpick_ignore = [
     ("py:class", "collections.abc.Iterator"),
     # OrgGraph.to_networkx returns a networkx graph; networkx is not documented here.
     ("py:class", "networkx.MultiDiGraph"),
+    # The coverage report's frames are pandas DataFrames (an optional extra).
+    ("py:class", "pandas.DataFrame"),
 ]
 
 # -- HTML ----------------------------------------------------------------------
