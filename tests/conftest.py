@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# tests never auto-load installed plugins
+os.environ.setdefault("DUALDUTY_LOAD_PLUGINS", "")
 
 DATA_DIR = Path(__file__).parent / "data"
 

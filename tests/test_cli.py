@@ -154,3 +154,193 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exc.value.code == 2
     capsys.readouterr()
+
+
+# -- dualduty verify -------------------------------------------------------------------------
+
+
+def make_store(path: Path, n: int = 5) -> list[str]:
+    """A SQLite store of *n* notes at *path*; return the entries' hashes."""
+    import datetime as dt
+
+    from dualduty.records import Note, Record
+    from dualduty.storage import open_store
+
+    at = dt.datetime(2025, 6, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with open_store(f"sqlite:///{path}") as store:
+        entries = store.append(
+            *(Record.of(Note(f"第{i}次检查"), actor="zhao", at=at) for i in range(1, n + 1))
+        )
+    return [e.hash for e in entries]
+
+
+def tamper(path: Path, sql: str, *params: object) -> None:
+    """Change the SQLite file behind dualduty's back (its append-only triggers dropped)."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("DROP TRIGGER IF EXISTS records_no_update")
+        db.execute("DROP TRIGGER IF EXISTS records_no_delete")
+        db.execute(sql, params)
+    db.close()
+
+
+def test_verify_an_intact_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "records.db"
+    hashes = make_store(db)
+    url = f"sqlite:///{db}"
+    assert main(["verify", "--db", url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{url} is intact: 5 entries checked",
+        f"  head  {hashes[-1]}",
+    ]
+    assert main(["verify", "--db", url, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "url": url,
+        "intact": True,
+        "checked": 5,
+        "total": 5,
+        "head": hashes[-1],
+        "first_bad": None,
+        "reason": None,
+    }
+
+
+def test_verify_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "records.db"
+    make_store(db)
+    before = db.read_bytes()
+    done = run_cli("verify", "--db", f"sqlite:///{db}")
+    assert done.returncode == 0, done.stderr
+    assert db.read_bytes() == before
+
+
+def test_verify_names_the_first_edited_entry(tmp_path: Path) -> None:
+    db = tmp_path / "records.db"
+    hashes = make_store(db)
+    tamper(
+        db, "UPDATE records SET body = CAST(replace(body, '第3次', '第9次') AS BLOB) WHERE seq = 3"
+    )
+    url = f"sqlite:///{db}"
+    done = run_cli("verify", "--db", url)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stdout.splitlines() == [
+        f"{url} is NOT INTACT: entry 3 of 5 does not match",
+        "  why   entry 3: its content does not match its hash (altered after writing)",
+        f"  good  entries 1 to 2 (head {hashes[1]})",
+    ]
+    done = run_cli("verify", "--db", url, "--format", "json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert (report["intact"], report["checked"], report["first_bad"]) == (False, 2, 3)
+
+
+def test_verify_fails_closed_on_content_it_cannot_read(tmp_path: Path) -> None:
+    """An edit that stores text where bytes belong is reported, not a traceback."""
+    db = tmp_path / "records.db"
+    make_store(db)
+    tamper(db, "UPDATE records SET body = replace(body, '第3次', '第9次') WHERE seq = 3")
+    done = run_cli("verify", "--db", f"sqlite:///{db}")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stdout.startswith(f"sqlite:///{db} is NOT INTACT: ")
+
+
+def test_verify_detects_a_rehashed_edit_at_the_next_entry(tmp_path: Path) -> None:
+    """An editor who recomputes the hash of the entry they changed breaks the link after it."""
+    import hashlib
+    import sqlite3
+
+    db = tmp_path / "records.db"
+    make_store(db)
+    conn = sqlite3.connect(db)
+    (body,) = conn.execute("SELECT body FROM records WHERE seq = 1").fetchone()
+    conn.close()
+    forged = bytes(body).replace("第1次".encode(), "第7次".encode())
+    digest = hashlib.sha256(forged).hexdigest()
+    tamper(db, "UPDATE records SET body = ?, hash = ? WHERE seq = 1", forged, digest)
+    done = run_cli("verify", "--db", f"sqlite:///{db}", "--format", "json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["first_bad"] == 2
+    assert report["checked"] == 1
+    assert report["head"] == digest
+    assert report["reason"] == "entry 2: does not follow the entry before (chain broken)"
+
+
+def test_verify_cannot_see_a_cut_off_tail_but_the_head_moves(tmp_path: Path) -> None:
+    """Deleting the last entries leaves a valid chain; only a published head shows it."""
+    db = tmp_path / "records.db"
+    hashes = make_store(db)
+    tamper(db, "DELETE FROM records WHERE seq > 3")
+    done = run_cli("verify", "--db", f"sqlite:///{db}", "--format", "json")
+    assert done.returncode == 0
+    report = json.loads(done.stdout)
+    assert (report["checked"], report["head"]) == (3, hashes[2])
+    assert report["head"] != hashes[-1]
+
+
+def test_verify_a_damaged_file(tmp_path: Path) -> None:
+    db = tmp_path / "records.db"
+    make_store(db, 3000)
+    with db.open("r+b") as f:  # overwrite pages in the middle of the file
+        f.seek(db.stat().st_size // 2)
+        f.write(b"\xff" * 8192)
+    done = run_cli("verify", "--db", f"sqlite:///{db}")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "is NOT INTACT: the store cannot be read to its end: DatabaseError: " in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgres://db/records", "no storage plugin opens 'postgres' URLs"),
+        ("sqlite:///{tmp}/missing.db", "store sqlite:///{tmp}/missing.db: no such file"),
+        ("sqlite:///{tmp}/no/dir.db", "the directory '{tmp}/no' does not exist"),
+        ("sqlite:///{tmp}/text.db", "not a SQLite database"),
+        ("sqlite://records.db", "not a SQLite store URL"),
+    ],
+)
+def test_verify_a_store_that_cannot_be_opened_exits_2(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    (tmp_path / "text.db").write_text("not a database, just text " * 100, encoding="utf-8")
+    done = run_cli("verify", "--db", url.format(tmp=tmp_path))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("dualduty: ")
+    assert message.format(tmp=tmp_path) in done.stderr
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_verify_needs_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["verify"])
+    assert exc.value.code == 2
+    assert "--db" in capsys.readouterr().err
+
+
+# -- dualduty plugins --------------------------------------------------------------------------
+
+
+def test_plugins_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plugins"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"dualduty.builtin {dualduty.__version__}",
+        "  dualduty_open_store",
+        "  dualduty_register_channels",
+        "  dualduty_register_record_kinds",
+    ]
+
+
+def test_version_stays_free_of_imports() -> None:
+    code = (
+        "import sys\nfrom dualduty.cli import main\nmain(['--version'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('dualduty.', 'pluggy', 'argparse'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "['dualduty._version', 'dualduty.cli']"

@@ -23,6 +23,7 @@ __all__ = ["main", "run"]
 
 EXIT_OK = 0
 EXIT_GAPS = 1
+EXIT_TAMPERED = 1
 EXIT_INVALID = 2
 
 
@@ -61,6 +62,30 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
+
+    plugins = sub.add_parser(
+        "plugins",
+        help="list the plugins, their versions and the hooks they implement",
+        description="List every registered plugin (the built-in one first), its version and "
+        "the hooks it implements, after DUALDUTY_LOAD_PLUGINS and DUALDUTY_DISABLED_PLUGINS.",
+    )
+    plugins.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (text)"
+    )
+
+    verify = sub.add_parser(
+        "verify",
+        help="check that a store's records are intact (walk the hash chain)",
+        description="Open a store read-only and walk its hash chain. Exit 0 when every "
+        "entry matches, 1 when one does not (tampering or damage), 2 when the store "
+        "cannot be opened.",
+    )
+    verify.add_argument(
+        "--db", required=True, metavar="URL", help="the store: sqlite:///path.db, memory:, …"
+    )
+    verify.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (text)"
+    )
     return parser
 
 
@@ -82,10 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(args)
     from .errors import DualdutyError
 
+    commands = {
+        "reference": _reference,
+        "check": _check,
+        "plugins": _plugins,
+        "verify": _verify,
+    }
     try:
-        if ns.command == "reference":
-            return _reference(ns)
-        return _check(ns)
+        return commands[ns.command](ns)
     except DualdutyError as exc:
         print(f"dualduty: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -162,6 +191,80 @@ def _check(ns: argparse.Namespace) -> int:
     for label, value in rows:
         print(f"  {label:<9} {value}")
     return EXIT_OK
+
+
+def _plugins(ns: argparse.Namespace) -> int:
+    import json
+
+    from .plugins import hooks, requested_but_missing
+
+    h = hooks()
+    found = h.plugins()
+    for name in requested_but_missing(h.pm):
+        print(
+            f"dualduty: warning: DUALDUTY_LOAD_PLUGINS names {name!r}, but no installed "
+            "plugin has that entry-point name",
+            file=sys.stderr,
+        )
+    if ns.format == "json":
+        rows = [{"name": p.name, "version": p.version, "hooks": list(p.hooks)} for p in found]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for plugin in found:
+        print(f"{plugin.name} {plugin.version or '(version unknown)'}")
+        for hook in plugin.hooks or ("(no hooks)",):
+            print(f"  {hook}")
+    disabled = [name for name, plugin in h.pm.list_name_plugin() if plugin is None]
+    if disabled:
+        print(f"disabled by DUALDUTY_DISABLED_PLUGINS: {', '.join(sorted(disabled))}")
+    return EXIT_OK
+
+
+def _verify(ns: argparse.Namespace) -> int:
+    import json
+
+    from .errors import DualdutyError
+    from .storage import open_store
+
+    with open_store(ns.db, readonly=True) as store:
+        report: dict[str, Any] = {"url": store.url}
+        try:
+            result = store.verify()
+        except DualdutyError:
+            raise
+        except Exception as exc:
+            # Fail closed: the store opened but its content could not be walked (a damaged
+            # file, a value of the wrong type written behind dualduty's back).
+            report.update(dict.fromkeys(("intact", "checked", "total", "head", "first_bad")))
+            report.update(
+                intact=False,
+                reason=f"the store cannot be read to its end: {type(exc).__name__}: {exc}",
+            )
+        else:
+            report.update(
+                intact=result.ok,
+                checked=result.checked,
+                total=result.total,
+                head=result.head,
+                first_bad=result.first_bad,
+                reason=result.reason,
+            )
+    if ns.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    elif report["intact"]:
+        print(f"{report['url']} is intact: {report['checked']} entries checked")
+        print(f"  head  {report['head']}")
+    elif report["first_bad"] is None:
+        print(f"{report['url']} is NOT INTACT: {report['reason']}")
+    else:
+        print(
+            f"{report['url']} is NOT INTACT: entry {report['first_bad']} of {report['total']} "
+            "does not match"
+        )
+        print(f"  why   {report['reason']}")
+        good = f"entries 1 to {report['checked']}" if report["checked"] else "none"
+        print(f"  good  {good} (head {report['head']})")
+    return EXIT_OK if report["intact"] else EXIT_TAMPERED
 
 
 def run() -> None:  # pragma: no cover - the console script

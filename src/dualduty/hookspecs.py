@@ -96,10 +96,12 @@ def dualduty_open_store(request: StoreRequest) -> StoreBackend | None:
 def dualduty_record_appended(context: AppendedContext) -> None:
     """Observe the records of a transaction, called once after it commits.
 
-    Use it to forward records elsewhere (a provincial system, a log). The records are
-    already durable when this runs: an exception here is reported to the caller as
-    :class:`dualduty.storage.AppendObserverError`, which says they were committed. For
-    delivery that must not be lost, write to the outbox in the transaction instead.
+    Every implementation is called (not ``firstresult``), in the thread that committed
+    the transaction. Use it to forward records elsewhere (a provincial system, a log).
+    The records are already durable when this runs: an exception here is reported to
+    the caller as :class:`dualduty.storage.AppendObserverError`, which says they were
+    committed. For delivery that must not be lost, write to the outbox in the
+    transaction instead.
 
     :param context: the store's URL and the appended entries.
 
@@ -113,6 +115,9 @@ def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
 
     Call ``register(cls)`` for each class already decorated with ``@record_kind(name)``;
     this makes sure the module defining them is imported whenever plugins are loaded.
+    Every implementation is called (not ``firstresult``). Give kinds a prefix of your
+    own (``my_district.drill``): a name registered twice for different classes is an error.
+    Built in: ``note``.
 
     :param register: call it with each record class.
 
@@ -127,9 +132,11 @@ def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
 def dualduty_register_channels(register: Callable[[Channel], None]) -> None:
     """Register notification channels by name.
 
-    Call ``register(channel)`` for each :class:`dualduty.notify.Channel` you provide. A
-    channel registered later under the same name replaces the earlier one, so a plugin
-    can replace a built-in channel. Built in: ``console`` (writes to the log).
+    Call ``register(channel)`` for each :class:`dualduty.notify.Channel` you provide.
+    Every implementation is called (not ``firstresult``). A channel registered later
+    under the same name replaces the earlier one, and the built-in plugin registers
+    last-called (``trylast``), so a plugin's channel replaces a built-in one of the same
+    name. Built in: ``console`` (writes to the ``dualduty.notify.console`` logger).
 
     :param register: call it with each channel.
 
@@ -146,7 +153,8 @@ def dualduty_register_scoring_rules(register: Callable[[ScoringRule], None]) -> 
 
     Call ``register(rule)`` for each :class:`dualduty.scoring.ScoringRule`. A rule yields
     :class:`~dualduty.scoring.ScoreItem`\\ s (points with evidence and an explanation)
-    and :class:`~dualduty.scoring.Veto`\\ es (一票否决).
+    and :class:`~dualduty.scoring.Veto`\\ es (一票否决). Every implementation is called
+    (not ``firstresult``); the rules of all plugins are applied.
 
     :param register: call it with each rule.
 
@@ -160,12 +168,14 @@ def dualduty_adjust_assessment(
 ) -> Sequence[ScoreItem | Veto] | None:
     """Add items or vetoes to a unit's assessment once every rule has scored it.
 
-    Return extra items (a local bonus, a deduction, a veto) or ``None``. Items cannot
-    be removed: a local rule that disagrees adds a correcting item with its reason, so
-    the assessment stays explainable.
+    Return extra items (a local bonus, a deduction, a veto) or ``None``. Every
+    implementation is called (not ``firstresult``) and sees the same *items*; their
+    results are all added. Items cannot be removed: a local rule that disagrees adds a
+    correcting item with its reason, so the assessment stays explainable.
 
     :param context: the unit, year, organisation and store being assessed.
     :param items: the items scored so far.
+    :returns: the items and vetoes to add, or ``None`` for none.
 
     .. versionadded:: 0.1
     """
@@ -194,8 +204,9 @@ def dualduty_register_calendars(
     """Register working-day providers: statutory holidays (调休 included) and school terms.
 
     Call ``register(provider)`` with a :class:`dualduty.calendars.HolidayProvider` or a
-    :class:`dualduty.calendars.TermProvider`. Providers are asked in order of
-    registration, later plugins first; the first that knows a year answers for it.
+    :class:`dualduty.calendars.TermProvider`. Every implementation is called (not
+    ``firstresult``). Providers are asked the most recently registered plugin's first;
+    the first that knows a year answers for it.
 
     :param register: call it with each provider.
 

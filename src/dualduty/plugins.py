@@ -8,9 +8,12 @@ variables control which load:
     other entry point is loaded. Unset: every installed plugin loads.
 ``DUALDUTY_DISABLED_PLUGINS``
     a comma-separated list of plugin names never to load or run, built-in ones
-    included (``dualduty.builtin``).
+    included (``dualduty.builtin``). It wins over ``DUALDUTY_LOAD_PLUGINS``.
 
-Core code calls hooks only through :class:`Hooks`, which types every call.
+A plugin that cannot be imported, or that implements a hook dualduty does not know
+(a misspelt name), stops the manager with a :class:`PluginError` naming it, rather
+than being skipped in silence. Core code calls hooks only through :class:`Hooks`,
+which types every call.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
+from .errors import DualdutyError
+
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
     from .notify import Channel
@@ -34,11 +39,13 @@ __all__ = [
     "BUILTIN",
     "ENTRY_POINT_GROUP",
     "Hooks",
+    "PluginError",
     "PluginInfo",
     "hookimpl",
     "hooks",
     "make_plugin_manager",
     "plugin_manager",
+    "requested_but_missing",
 ]
 
 PROJECT = "dualduty"
@@ -51,17 +58,32 @@ BUILTIN = "dualduty.builtin"
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+class PluginError(DualdutyError):
+    """A plugin cannot be loaded: its module fails to import, or a hook it implements is
+    unknown or has parameters its specification does not have."""
+
+
 def _names(variable: str) -> list[str] | None:
     value = os.environ.get(variable)
     if value is None:
         return None
-    return [name.strip() for name in value.split(",") if name.strip()]
+    return list(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+
+
+def _installed() -> dict[str, str]:
+    """Entry points of the ``dualduty`` group: name -> ``module:object``."""
+    from importlib import metadata
+
+    return {ep.name: ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
     """A new plugin manager with the built-in plugin and (optionally) the installed ones.
 
     Honours ``DUALDUTY_LOAD_PLUGINS`` and ``DUALDUTY_DISABLED_PLUGINS``.
+
+    :param entry_points: load plugins from the ``dualduty`` entry-point group.
+    :raises PluginError: when a plugin cannot be imported or implements an unknown hook.
     """
     from . import _builtin, hookspecs
 
@@ -71,13 +93,42 @@ def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
         pm.set_blocked(name)
     pm.register(_builtin, name=BUILTIN)
     if entry_points:
+        installed = _installed()
         wanted = _names("DUALDUTY_LOAD_PLUGINS")
-        if wanted is None:
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        else:
-            for name in wanted:
+        for name in installed if wanted is None else wanted:
+            if name not in installed or pm.has_plugin(name) or pm.is_blocked(name):
+                continue
+            hint = f"(disable it with DUALDUTY_DISABLED_PLUGINS={name})"
+            try:
                 pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+            except pluggy.PluginValidationError as exc:
+                raise PluginError(f"plugin {name!r} ({installed[name]}): {exc} {hint}") from exc
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {name!r} ({installed[name]}) cannot be loaded: "
+                    f"{type(exc).__name__}: {exc} {hint}"
+                ) from exc
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(
+            f"plugin {name!r} implements a hook dualduty does not know: {exc} (check the "
+            "spelling against the hook reference, or mark it @hookimpl(optionalhook=True))"
+        ) from exc
     return pm
+
+
+def requested_but_missing(pm: pluggy.PluginManager) -> list[str]:
+    """Names in ``DUALDUTY_LOAD_PLUGINS`` that *pm* neither loaded nor blocked.
+
+    A misspelt name loads nothing; ``dualduty plugins`` warns about these.
+    """
+    return [
+        name
+        for name in _names("DUALDUTY_LOAD_PLUGINS") or ()
+        if not pm.has_plugin(name) and not pm.is_blocked(name)
+    ]
 
 
 @cache
@@ -162,7 +213,11 @@ class Hooks:
         return found
 
     def plugins(self) -> list[PluginInfo]:
-        """Every registered plugin with its version and the hooks it implements."""
+        """Every registered plugin with its version and the hooks it implements.
+
+        The built-in plugin comes first, then the others by name. The version is the
+        distribution's, for plugins loaded from an entry point.
+        """
         from importlib import metadata
 
         from ._version import __version__
@@ -172,7 +227,9 @@ class Hooks:
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:  # blocked
                 continue
-            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            callers = self.pm.get_hookcallers(plugin) or ()
+            # optional hooks this dualduty has no specification for are never called
+            hooks = tuple(sorted(h.name for h in callers if h.has_spec()))
             dist: Any = dists.get(id(plugin))
             if dist is not None:
                 version: str | None = dist.version
@@ -181,7 +238,7 @@ class Hooks:
             else:
                 try:
                     version = metadata.version(name)
-                except metadata.PackageNotFoundError:
+                except (metadata.PackageNotFoundError, ValueError):
                     version = None
             out.append(PluginInfo(name, version, hooks))
         return sorted(out, key=lambda p: (p.name != BUILTIN, p.name))
