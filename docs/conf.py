@@ -9,9 +9,13 @@ the few references to other projects' types are listed narrowly in ``nitpick_ign
 
 from __future__ import annotations
 
+import ast
 import doctest
 import enum
+import functools
 import importlib
+import importlib.util
+import inspect
 import typing
 from pathlib import Path
 from typing import Any
@@ -75,10 +79,20 @@ nitpick_ignore = [
     ("py:class", "os.PathLike"),
     ("py:class", "collections.abc.Iterable"),
     ("py:class", "collections.abc.Iterator"),
+    ("py:class", "collections.abc.Sequence"),
+    ("py:class", "collections.abc.Callable"),
+    ("py:class", "contextlib.AbstractContextManager"),
+    ("py:class", "datetime.datetime"),
     # OrgGraph.to_networkx returns a networkx graph; networkx is not documented here.
     ("py:class", "networkx.MultiDiGraph"),
     # The coverage report's frames are pandas DataFrames (an optional extra).
     ("py:class", "pandas.DataFrame"),
+    # The plugin manager functions return pluggy's manager; pluggy is not documented here.
+    ("py:class", "pluggy._manager.PluginManager"),
+    # Private helpers that appear in public signatures: the context manager
+    # Store.transaction() returns, and record_kind's type variable.
+    ("py:class", "dualduty.storage.store._TransactionContext"),
+    ("py:class", "dualduty.records.base._T"),
 ]
 
 # -- HTML ----------------------------------------------------------------------
@@ -110,6 +124,40 @@ def _lookup(parts: list[str]) -> Any:
     return None
 
 
+@functools.cache
+def _type_checking_imports(module: str) -> dict[str, str]:
+    """Names *module* imports only for type checking (``if TYPE_CHECKING:``): name -> path.
+
+    Signatures in such modules name types that are not attributes at run time
+    (``StoreBackend`` in ``dualduty.hookspecs``); this is where they come from.
+    """
+    try:
+        mod = importlib.import_module(module)
+        tree = ast.parse(inspect.getsource(mod))
+    except (ImportError, OSError, TypeError):
+        return {}
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"):
+            continue
+        for stmt in node.body:
+            if isinstance(stmt, ast.ImportFrom):
+                relative = "." * stmt.level + (stmt.module or "")
+                base = importlib.util.resolve_name(relative, mod.__package__ or module)
+                for alias in stmt.names:
+                    found[alias.asname or alias.name] = f"{base}.{alias.name}"
+    return found
+
+
+def _type_checking_namespace(module: str) -> dict[str, Any]:
+    """The objects :func:`_type_checking_imports` names, for evaluating annotations."""
+    return {
+        name: obj
+        for name, path in _type_checking_imports(module).items()
+        if (obj := _lookup(path.split("."))) is not None
+    }
+
+
 def _documented(env: BuildEnvironment) -> dict[int, str]:
     """The documented classes and functions, by the id of their Python object."""
     found: dict[int, str] = {}
@@ -132,6 +180,10 @@ def _resolve_alias(
     candidates = [target] if target.startswith("dualduty.") else []
     if module.startswith("dualduty"):
         candidates.append(f"{module}.{target}")
+        first, _, rest = target.partition(".")
+        imported = _type_checking_imports(module).get(first)
+        if imported is not None:
+            candidates.append(f"{imported}.{rest}" if rest else imported)
     domain = env.get_domain("py")
     documented = _documented(env)
     for name in candidates:
@@ -153,7 +205,8 @@ def _resolve_alias(
 # attrs writes __init__ with the converters' parameter types (``Any`` for collections)
 # and ``NOTHING`` for factory defaults. For dualduty's attrs classes the signature is
 # rebuilt from the declared field types with readable defaults; an enum, which is not
-# called, gets no signature.
+# called, gets no signature, and neither does a Protocol, which plugins implement
+# rather than instantiate.
 
 
 def _attrs_signature(  # noqa: PLR0917 -- the signature of Sphinx's event
@@ -167,11 +220,13 @@ def _attrs_signature(  # noqa: PLR0917 -- the signature of Sphinx's event
 ) -> tuple[str, str | None] | None:
     if what == "class" and isinstance(obj, type) and issubclass(obj, enum.Enum):
         return "", None
+    if what == "class" and getattr(obj, "_is_protocol", False):
+        return "", None
     if what not in {"class", "exception"} or not attrs.has(obj):
         return None
     if not obj.__module__.startswith("dualduty"):
         return None
-    hints = typing.get_type_hints(obj)
+    hints = typing.get_type_hints(obj, localns=_type_checking_namespace(obj.__module__))
     params = []
     for field in attrs.fields(obj):
         if not field.init:
