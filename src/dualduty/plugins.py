@@ -114,7 +114,8 @@ def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
         name = pm.get_name(exc.plugin) or repr(exc.plugin)
         raise PluginError(
             f"plugin {name!r} implements a hook dualduty does not know: {exc} (check the "
-            "spelling against the hook reference, or mark it @hookimpl(optionalhook=True))"
+            "spelling against the hook reference, or mark it @hookimpl(optionalhook=True); "
+            f"disable the plugin with DUALDUTY_DISABLED_PLUGINS={name})"
         ) from exc
     return pm
 
