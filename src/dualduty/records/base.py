@@ -9,12 +9,13 @@ with its position in the chain and the hash that links it to the entry before. T
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
-from dualduty.model._checks import check_id, check_text
+from dualduty.model._checks import ID_PATTERN, check_id, check_text
 
 __all__ = [
     "RECORD_KINDS",
@@ -95,12 +96,32 @@ def kind_of(data: object) -> str:
     return str(kind)
 
 
+def _check_kind(_inst: object, _a: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or value not in RECORD_KINDS:
+        known = ", ".join(sorted(RECORD_KINDS))
+        raise ValueError(f"kind: {value!r} is not a registered record kind (known: {known})")
+
+
+def _check_data(inst: Record, _a: attrs.Attribute[Any], value: object) -> None:
+    # A record whose data is not of its kind's class could be written but never read back.
+    cls = RECORD_KINDS[inst.kind]
+    if type(value) is not cls:
+        raise ValueError(
+            f"data: a record of kind {inst.kind!r} holds a {cls.__qualname__}, "
+            f"not a {type(value).__qualname__}"
+        )
+
+
+_SUBJECT = re.compile(f"(?:{'|'.join(SUBJECT_TYPES)}):{ID_PATTERN}")
+
+
 def _check_subjects(_inst: object, _a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    match = _SUBJECT.fullmatch
     for subject in value:
-        kind, sep, id_ = subject.partition(":")
-        if not sep or kind not in SUBJECT_TYPES or not id_:
+        if not isinstance(subject, str) or match(subject) is None:
             raise ValueError(
-                f"subjects: {subject!r} is not '<type>:<id>' with a type among {SUBJECT_TYPES}"
+                f"subjects: {subject!r} is not '<type>:<id>' with a type among {SUBJECT_TYPES} "
+                "and an id of lower-case ASCII letters, digits, '_', '-', '.'"
             )
 
 
@@ -110,6 +131,8 @@ def _check_aware(_inst: object, _a: attrs.Attribute[Any], value: dt.datetime) ->
 
 
 def _subjects(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):  # a lone subject would otherwise become its characters
+        raise TypeError(f"subjects: expected a list of subjects, got the text {value!r}")
     return tuple(dict.fromkeys(value))  # unique, first order kept
 
 
@@ -117,7 +140,8 @@ def _subjects(value: Iterable[str]) -> tuple[str, ...]:
 class Record:
     """Something that happened, as it will be appended to the store.
 
-    :param kind: the registered kind of ``data`` (see :func:`record_kind`).
+    :param kind: the registered kind of ``data`` (see :func:`record_kind`); ``data`` must
+        be an instance of exactly the class registered under it.
     :param actor: id of the person who did it or recorded it (who).
     :param at: when, a time-zone-aware date and time (stored in the organisation's zone).
     :param data: the typed content (what).
@@ -125,10 +149,10 @@ class Record:
         the store indexes them so records can be read back by subject.
     """
 
-    kind: str = attrs.field(validator=check_text)
+    kind: str = attrs.field(validator=_check_kind)
     actor: str = attrs.field(validator=check_id)
     at: dt.datetime = attrs.field(validator=_check_aware)
-    data: Any
+    data: Any = attrs.field(validator=_check_data)
     subjects: tuple[str, ...] = attrs.field(
         default=(), converter=_subjects, validator=_check_subjects
     )

@@ -57,7 +57,12 @@ def open_store(
     h.record_kinds()  # make sure every plugin's record kinds are imported
     backend = h.open_store(url, readonly=readonly)
     if backend is None:
-        scheme = url.split(":", 1)[0] if ":" in url else url
+        if ":" not in url:  # a bare path: the commonest slip
+            raise StoreError(
+                f"not a store URL: {_safe(url)!r}; for a SQLite file write "
+                f"sqlite:///{url} (relative) or sqlite:////absolute/path.db"
+            )
+        scheme = url.split(":", 1)[0]
         raise StoreError(
             f"no storage plugin opens {scheme!r} URLs ({_safe(url)}); built in: memory:, "
             "sqlite:///path; see `dualduty plugins` for what is installed"

@@ -8,7 +8,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from .base import GENESIS, MessageRow, Query, Row
+from .base import GENESIS, MessageRow, Query, Row, StoreError
 
 __all__ = ["MemoryBackend"]
 
@@ -37,13 +37,26 @@ class MemoryBackend:
         self.by_subject: dict[str, list[int]] = defaultdict(list)
         self.outbox: list[MessageRow] = []
         self._lock = threading.Lock()
+        self._writer_thread: int | None = None
         self.closed = False
+
+    def _check_not_writing(self) -> None:
+        if self._writer_thread == threading.get_ident():  # the lock would wait for ever
+            raise StoreError(
+                f"store {self.url}: a transaction is already open in this thread "
+                "(transactions do not nest)"
+            )
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[_MemoryWriter]:
+        self._check_not_writing()
         with self._lock:
-            writer = _MemoryWriter(self)
-            yield writer  # an exception here leaves nothing behind
+            self._writer_thread = threading.get_ident()
+            try:
+                writer = _MemoryWriter(self)
+                yield writer  # an exception here leaves nothing behind
+            finally:
+                self._writer_thread = None
             for row in writer.rows:
                 self.rows.append(row)
                 for subject in row.subjects:
@@ -59,7 +72,7 @@ class MemoryBackend:
             start = bisect.bisect_right(seqs, query.after_seq)
             candidates: Iterator[Row] = (rows[s - 1] for s in seqs[start:])
         else:
-            candidates = iter(rows[query.after_seq :])
+            candidates = iter(rows[max(query.after_seq, 0) :])
         n = 0
         for row in candidates:
             if query.limit is not None and n >= query.limit:
@@ -83,6 +96,7 @@ class MemoryBackend:
     def update_message(
         self, message_id: int, *, state: str, attempts: int, next_ts: int, detail: str
     ) -> None:
+        self._check_not_writing()
         with self._lock:
             i = message_id - 1
             if not 0 <= i < len(self.outbox):

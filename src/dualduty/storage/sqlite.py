@@ -21,6 +21,11 @@ __all__ = ["SCHEMA_VERSION", "SqliteBackend", "path_of"]
 #: 'DDTY': marks a SQLite file as a dualduty store.
 APPLICATION_ID = 0x44445459
 
+# SQLite's primary result codes
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+
 _SEP = "\x1f"  # joins subjects in the records table (ids never contain it)
 
 MIGRATIONS: tuple[str, ...] = (
@@ -83,14 +88,21 @@ def _row(r: tuple[int, str, str, int, str, bytes, str]) -> Row:
 
 
 class _SqliteWriter:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, url: str) -> None:
         self.db = db
+        self.url = url
 
     def head(self) -> tuple[int, str]:
         last = self.db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         return (last[0], last[1]) if last else (0, GENESIS)
 
     def insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
+        try:
+            self._insert(rows, messages)
+        except sqlite3.Error as exc:  # the transaction is rolled back by writing()
+            raise StoreError(f"store {self.url}: cannot write: {exc}") from exc
+
+    def _insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
         db = self.db
         db.executemany(
             "INSERT INTO records (seq, kind, actor, ts, subjects, body, hash) "
@@ -119,11 +131,14 @@ class SqliteBackend:
 
     def __init__(self, url: str, *, readonly: bool = False, timeout: float = 30.0) -> None:
         self.url = url
+        self.readonly = readonly
         path = path_of(url)
         self.path = path
         where = f"store {url}"
         if not path.parent.is_dir():
             raise StoreError(f"{where}: the directory {str(path.parent)!r} does not exist")
+        if path.is_dir():
+            raise StoreError(f"{where}: {str(path)!r} is a directory; name a file in it")
         exists = path.exists()
         if readonly and not exists:
             raise StoreError(f"{where}: no such file")
@@ -158,7 +173,17 @@ class SqliteBackend:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{where}: not a SQLite database ({exc})") from None
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code == _SQLITE_NOTADB:
+                raise StoreError(f"{where}: not a SQLite database ({exc})") from None
+            hint = ""
+            if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+                name = self.path.name
+                hint = (
+                    f"; SQLite needs to create {name}-wal and {name}-shm beside the file, "
+                    f"so the directory {str(self.path.parent)!r} must be writable"
+                )
+            raise StoreError(f"{where}: cannot read the file ({exc}){hint}") from None
         if tables and app_id != APPLICATION_ID:
             raise StoreError(f"{where}: a SQLite database, but not a dualduty store")
         if version > SCHEMA_VERSION:
@@ -199,12 +224,19 @@ class SqliteBackend:
     @contextlib.contextmanager
     def writing(self) -> Iterator[_SqliteWriter]:
         db = self.db
+        if self.readonly:
+            raise StoreError(f"store {self.url}: opened read-only; cannot write")
+        if self.db.in_transaction:  # (not `db.`: mypy would take it as False below)
+            raise StoreError(
+                f"store {self.url}: a transaction is already open on this connection "
+                "(transactions do not nest)"
+            )
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"store {self.url}: cannot start writing: {exc}") from None
         try:
-            yield _SqliteWriter(db)
+            yield _SqliteWriter(db, self.url)
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")

@@ -14,7 +14,7 @@ from dualduty.model._checks import check_text
 from dualduty.records.base import Entry, Record
 
 from ._codec import Codec, check_chain, new_message_row, to_ts
-from .base import GENESIS, MessageRow, Query, Row, StoreBackend
+from .base import GENESIS, MessageRow, Query, Row, StoreBackend, StoreError
 
 __all__ = [
     "AppendObserverError",
@@ -81,13 +81,24 @@ class Verification:
 
 
 class AppendObserverError(DualdutyError):
-    """An observer of appended records failed. The records themselves were committed."""
+    """An observer of appended records failed. The records themselves were committed.
 
-    def __init__(self, entries: Sequence[Entry], cause: BaseException) -> None:
+    Every observer is called even when one fails; :attr:`errors` holds each failure and
+    the exception is chained (``__cause__``) to the first.
+    """
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        cause: BaseException,
+        errors: Sequence[BaseException] = (),
+    ) -> None:
         self.entries = tuple(entries)
+        self.errors = tuple(errors) or (cause,)
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
         super().__init__(
             f"{len(self.entries)} record(s) were committed, but an observer failed: "
-            f"{type(cause).__name__}: {cause}"
+            f"{type(cause).__name__}: {cause}{more}"
         )
 
 
@@ -100,14 +111,23 @@ class Transaction:
 
     def __init__(self, store: Store, head: tuple[int, str]) -> None:
         self._store = store
+        self._open = True
         self.start = head
         self._seq, self._prev = head
         self.rows: list[Row] = []
         self.records: list[Record] = []
         self.messages: list[MessageRow] = []
 
+    def _check_open(self) -> None:
+        if not self._open:  # what is added now would silently never be written
+            raise StoreError(
+                f"store {self._store.url}: the transaction has ended; "
+                "open a new one to append or enqueue"
+            )
+
     def append(self, record: Record) -> Entry:
         """Seal *record* as the next entry of this transaction."""
+        self._check_open()
         if not isinstance(record, Record):
             raise TypeError(f"expected a Record, got {type(record).__qualname__}")
         prev = self._prev
@@ -119,6 +139,7 @@ class Transaction:
 
     def extend(self, records: Iterable[Record]) -> None:
         """Seal many records (faster than :meth:`append` one by one: no entries are built)."""
+        self._check_open()
         seal = self._store.codec.seal
         seq, prev = self._seq, self._prev
         rows = self.rows
@@ -134,6 +155,7 @@ class Transaction:
 
     def enqueue(self, message: OutboxMessage, *, cause: Entry | None = None) -> None:
         """Put a notification in the outbox, in the same transaction as its cause."""
+        self._check_open()
         if not isinstance(message, OutboxMessage):
             raise TypeError(f"expected an OutboxMessage, got {type(message).__qualname__}")
         now = to_ts(dt.datetime.now(dt.UTC))
@@ -160,6 +182,7 @@ class Store:
         self.backend = backend
         self.codec = Codec(timezone)
         self._observers = list(observers)
+        self._closed = False
 
     @property
     def url(self) -> str:
@@ -176,13 +199,25 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close the backend."""
-        self.backend.close()
+        """Close the backend (again: nothing happens). A closed store refuses every use."""
+        if not self._closed:
+            self._closed = True
+            self.backend.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"store {self.url} is closed")
 
     # -- writing ---------------------------------------------------------------------
 
     def transaction(self) -> _TransactionContext:
         """A transaction: ``with store.transaction() as tx: tx.append(record)``."""
+        self._check_open()
         return _TransactionContext(self)
 
     def append(self, *records: Record) -> list[Entry]:
@@ -208,11 +243,14 @@ class Store:
             Entry(row.seq, record, prev, row.hash)
             for row, record, prev in zip(tx.rows, tx.records, prevs, strict=True)
         ]
-        for observer in self._observers:
+        errors: list[Exception] = []
+        for observer in self._observers:  # one failing observer must not starve the others
             try:
                 observer(entries)
             except Exception as exc:
-                raise AppendObserverError(entries, exc) from exc
+                errors.append(exc)
+        if errors:
+            raise AppendObserverError(entries, errors[0], errors) from errors[0]
 
     # -- reading ---------------------------------------------------------------------
 
@@ -221,6 +259,7 @@ class Store:
 
         :raises KeyError: if there is none.
         """
+        self._check_open()
         rows = list(self.backend.select(Query(after_seq=seq - 1, limit=1)))
         if not rows or rows[0].seq != seq:
             raise KeyError(f"no entry {seq} in {self.url}")
@@ -238,8 +277,14 @@ class Store:
     ) -> Iterator[Entry]:
         """Entries in order, filtered by kind, subject and period ``[since, until)``.
 
-        Dates are taken as midnight in the store's time zone.
+        Dates are taken as midnight in the store's time zone. *after* skips entries up
+        to that ``seq``; *limit* caps how many entries (after filtering) are returned.
         """
+        self._check_open()
+        if after < 0:
+            raise ValueError(f"after must be a seq >= 0, got {after}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
         query = Query(
             kind=kind,
             subject=subject,
@@ -260,10 +305,12 @@ class Store:
         return dt.datetime(value.year, value.month, value.day, tzinfo=self.codec.zone)
 
     def __len__(self) -> int:
+        self._check_open()
         return self.backend.count()
 
     def head(self) -> tuple[int, str]:
         """The last ``seq`` and its hash (``(0, GENESIS)`` when empty)."""
+        self._check_open()
         rows = self.backend.count()
         if rows == 0:
             return 0, GENESIS
@@ -271,9 +318,14 @@ class Store:
         return row.seq, row.hash
 
     def verify(self) -> Verification:
-        """Walk the whole chain and report the first entry that does not match."""
+        """Walk the whole chain and report the first entry that does not match.
+
+        The entries the store holds when the walk starts are checked; entries another
+        writer appends meanwhile are left to the next walk.
+        """
+        self._check_open()
         total = self.backend.count()
-        checked, reason = check_chain(self.backend.select(Query()))
+        checked, reason = check_chain(self.backend.select(Query(limit=total)))
         first_bad = None if reason is None else checked + 1
         head = GENESIS
         if checked:
@@ -289,6 +341,7 @@ class Store:
         """Outbox messages, oldest first (``state=None`` for all)."""
         from dualduty.io._converters import converter
 
+        self._check_open()
         conv = converter("json")
         zone = self.codec.zone
         out = []
@@ -316,6 +369,7 @@ class Store:
         retry_at: dt.datetime | None = None,
     ) -> None:
         """Record a delivery attempt's outcome for an outbox item."""
+        self._check_open()
         if state not in ("pending", "delivered", "failed"):
             raise ValueError(f"unknown outbox state {state!r}")
         next_ts = to_ts(retry_at) if retry_at is not None else to_ts(item.next_attempt)
@@ -348,6 +402,7 @@ class _TransactionContext:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         tx = self.tx
         assert tx is not None
+        tx._open = False
         if exc_type is None:
             try:
                 self._writer.insert(tx.rows, tx.messages)
