@@ -235,9 +235,12 @@ def _verify(ns: argparse.Namespace) -> int:
         except Exception as exc:
             # Fail closed: the store opened but its content could not be walked (a damaged
             # file, a value of the wrong type written behind dualduty's back).
-            report.update(dict.fromkeys(("intact", "checked", "total", "head", "first_bad")))
             report.update(
                 intact=False,
+                checked=None,
+                total=None,
+                head=None,
+                first_bad=None,
                 reason=f"the store cannot be read to its end: {type(exc).__name__}: {exc}",
             )
         else:
