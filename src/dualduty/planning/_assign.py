@@ -70,6 +70,8 @@ BALANCE_GOAL: Final = 1.03
 REPAIR_TOLERANCE: Final = 0.02
 #: ... and only until it has added this share of the flow's affinity cost.
 REPAIR_BUDGET: Final = 0.02
+#: Steps of search for a whole-school placement under hard limits before giving up.
+PACKING_BUDGET: Final = 200_000
 
 
 class PlanningError(DualdutyError):
@@ -78,9 +80,13 @@ class PlanningError(DualdutyError):
 
 @attrs.frozen
 class ShortSet:
-    """Schools that cannot all be placed: together they need more than their holders can take.
+    """Schools that cannot all be placed, and the only holders they may go to.
 
-    ``weight > capacity``; ``holders`` is empty when the schools may go to no holder at all.
+    With ``kind == "cut"`` (from a minimum cut) they need more than those holders can
+    take: ``weight > capacity``; ``holders`` is empty when the schools may go to no
+    holder at all. With ``kind == "packing"`` the capacity would do if schools could be
+    split, but no way to place them whole fits (``reasons`` says whether that was proved
+    by exhaustive search or not found within the search budget).
     """
 
     schools: tuple[str, ...]
@@ -89,12 +95,19 @@ class ShortSet:
     capacity: int
     reasons: tuple[str, ...] = ()
     """Why these schools are restricted: pins and exclusions."""
+    kind: str = "cut"
 
     def explain(self) -> str:
         """The set in one sentence."""
         schools = _listing(self.schools)
         what = "school" if len(self.schools) == 1 else "schools"
-        if not self.holders:
+        if self.kind == "packing":
+            text = (
+                f"{what} {schools} of total weight {self.weight} can only go to "
+                f"{_listing(self.holders)}, whose capacity is {self.capacity}, but no way to "
+                "place them whole fits those capacities"
+            )
+        elif not self.holders:
             text = f"{what} {schools} (total weight {self.weight}) can go to no holder"
         else:
             text = (
@@ -457,11 +470,12 @@ class _Planner:
                 + _listing([f"{self.items[i].id}→{self.holders[self.pin[i]].id}" for i in pinned])
             )
         excluded = [i for i in members if i not in self.pin and self.excluded.get(i)]
-        if excluded:
-            out.append(
-                "excluded from every other holder: "
-                + _listing([self.items[i].id for i in excluded])
-            )
+        nowhere = [self.items[i].id for i in excluded if not self.ok[i]]
+        if nowhere:
+            out.append("excluded from every holder: " + _listing(nowhere))
+        elsewhere = [self.items[i].id for i in excluded if self.ok[i]]
+        if elsewhere:
+            out.append("excluded from the other holders: " + _listing(elsewhere))
         if not self.m:
             out.append("there are no holders")
         return tuple(out)
@@ -543,7 +557,8 @@ class _Planner:
             allowed: Sequence[int] = self.ok[i]
             if fit and i not in self.pin:
                 w = self.w[i]
-                allowed = [j for j in allowed if w <= self.lb * self.share[j] + 1e-9] or allowed
+                able = [j for j in allowed if (b := self.limit[j]) is None or w <= b] or allowed
+                allowed = [j for j in able if w <= self.lb * self.share[j] + 1e-9] or able
             if dense or self.m < DENSE_BELOW or len(allowed) <= DENSE_BELOW:
                 chosen: Iterable[int] = allowed
             else:
@@ -585,7 +600,8 @@ class _Planner:
             return 0.0
         bound = self.total / sum(self.share)
         for i in range(self.n):
-            bound = max(bound, self.w[i] / max(self.share[j] for j in self.ok[i]))
+            able = [j for j in self.ok[i] if (b := self.limit[j]) is None or self.w[i] <= b]
+            bound = max(bound, self.w[i] / max(self.share[j] for j in able or self.ok[i]))
         for j, load in pinned.items():
             bound = max(bound, load / self.share[j])
         return bound
@@ -607,8 +623,8 @@ class _Planner:
 
     def weighted_flow(self) -> None:
         """Solve the weighted flow in the narrowest window that fits; sparse first."""
-        for dense in (False, True):
-            cand = self.candidates(dense=dense)
+        for dense, fit in ((False, True), (True, True), (True, False)):
+            cand = self.candidates(dense=dense, fit=fit)
             rows, groups = self.classes(cand, by_weight=False)
             # last year's load each holder may keep, up to the balance goal
             self.keep_load = [0] * self.m
@@ -768,9 +784,10 @@ class _Planner:
             if not over and cur <= self.lb * (1 + 1e-12):
                 break
             free = bool(over) or cur > self.lb * self.goal + 1e-9
-            pay = bool(over) or (
-                cur > self.lb * (1 + REPAIR_TOLERANCE) + 1e-9 and self.spent < budget
-            )
+            # above the balance goal, balance is paid for whatever it costs; between the
+            # tolerance and the goal, only within the budget
+            above = free
+            pay = above or (cur > self.lb * (1 + REPAIR_TOLERANCE) + 1e-9 and self.spent < budget)
             best: tuple[Any, ...] | None = None
             cost_of_best = 0
             for si in sorted(bucket[top]):
@@ -801,7 +818,7 @@ class _Planner:
                         delta = wi * (c - here) + wt * (row_t[top] - row_t[j])
                         steps.append((other, load[j] - wt + wi, delta))
                     for st, after, delta in steps:
-                        if delta > 0 and not (over or (pay and self.spent + delta <= budget)):
+                        if delta > 0 and not (above or (pay and self.spent + delta <= budget)):
                             continue
                         mine = load[top] - wi + (st[1] if st is not None else 0)
                         peak = max(after / share[j], mine / share[top])
@@ -818,21 +835,6 @@ class _Planner:
             si, j, st = best[-3:]
             self.spent += cost_of_best
             self._step(si, top, j, None if st[0] < 0 else st)
-        over = over_limit()
-        if over:
-            found = []
-            for j in over:
-                held = tuple(self.items[i].id for i in range(self.n) if self.holder_of[i] == j)
-                found.append(
-                    ShortSet(
-                        held,
-                        (self.holders[j].id,),
-                        load[j],
-                        limit[j] or 0,
-                        ("whole schools cannot be packed under this hard capacity",),
-                    )
-                )
-            raise InfeasiblePlan(self.problem.name, found)
 
     def polish(self) -> None:
         """Cheaper holders for items, by moves and swaps that keep every load under the peak."""
@@ -883,6 +885,101 @@ class _Planner:
                         changed = True
             if not changed:
                 break
+
+    def pack(self) -> None:
+        """Whole schools under the hard limits, by search, when rounding and repair left one over.
+
+        Only items that may go to limited holders alone can make packing fail; they are
+        searched heaviest first, component by component (items linked by shared
+        holders), for a placement that fits, within :data:`PACKING_BUDGET` steps. Items
+        that may also go to an unlimited holder then move there if their holder is full.
+        """
+        limit, w = self.limit, self.w
+        constrained = [i for i in range(self.n) if all(limit[j] is not None for j in self.ok[i])]
+        parent = {("i", i): ("i", i) for i in constrained}
+
+        def find(x: tuple[str, int]) -> tuple[str, int]:
+            while parent.setdefault(x, x) != x:
+                x = parent[x]
+            return x
+
+        for i in constrained:
+            for j in self.ok[i]:
+                parent[find(("i", i))] = find(("h", j))
+        parts: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for i in constrained:
+            parts[find(("i", i))].append(i)
+        place: dict[int, int] = {}
+        failed: list[ShortSet] = []
+        for key in sorted(parts, key=lambda k: min(parts[k])):
+            items = sorted(parts[key], key=lambda i: (-w[i], i))
+            holders = sorted({j for i in items for j in self.ok[i]})
+            room = {j: limit[j] or 0 for j in holders}
+            found, steps = self._search(items, room)
+            if found is not None:
+                place.update(found)
+                continue
+            weight = sum(w[i] for i in items)
+            reason = (
+                "proved by exhaustive search"
+                if steps < PACKING_BUDGET
+                else f"none found in {PACKING_BUDGET} steps of search"
+            )
+            failed.append(
+                ShortSet(
+                    tuple(self.items[i].id for i in sorted(items)),
+                    tuple(self.holders[j].id for j in holders),
+                    weight,
+                    sum(room.values()),
+                    (reason, *self._reasons(items)),
+                    "packing",
+                )
+            )
+        if failed:
+            raise InfeasiblePlan(self.problem.name, failed)
+        for i, j in place.items():
+            if self.holder_of[i] != j and i not in self.pin:
+                self._move(i, self.holder_of[i], j)
+        load = self.load
+        for i in range(self.n):
+            j = self.holder_of[i]
+            b = limit[j]
+            if i in place or b is None or load[j] <= b:
+                continue
+            free = [k for k in self.ok[i] if limit[k] is None]
+            target = min(free, key=lambda k: (load[k] / self.share[k], k))
+            self._move(i, j, target)
+
+    def _search(self, items: list[int], room: dict[int, int]) -> tuple[dict[int, int] | None, int]:
+        """A placement of *items* (heaviest first) within *room*, and the steps it took."""
+        w, ok = self.w, self.ok
+        suffix = [0] * (len(items) + 1)
+        for k in range(len(items) - 1, -1, -1):
+            suffix[k] = suffix[k + 1] + w[items[k]]
+        chosen: dict[int, int] = {}
+        steps = 0
+
+        def go(k: int) -> bool:
+            nonlocal steps
+            if k == len(items):
+                return True
+            steps += 1
+            if steps >= PACKING_BUDGET or suffix[k] > sum(room.values()):
+                return False
+            i = items[k]
+            order = sorted(ok[i], key=lambda j: (j != self.holder_of[i], -room[j], j))
+            for j in order:
+                if room[j] < w[i]:
+                    continue
+                room[j] -= w[i]
+                chosen[i] = j
+                if go(k + 1):
+                    return True
+                room[j] += w[i]
+                del chosen[i]
+            return False
+
+        return (dict(chosen) if go(0) else None), steps
 
     def _step(
         self,
@@ -974,6 +1071,9 @@ class _Planner:
         for _round in range(3):  # what polishing saves, the repair may spend on balance
             before = self.moves
             self.repair()
+            if any(b is not None and self.load[j] > b for j, b in enumerate(self.limit)):
+                self.pack()
+                continue
             self.polish()
             if self.moves == before:
                 break

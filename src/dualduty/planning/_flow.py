@@ -181,7 +181,7 @@ def deficits(
     alone = [i for i, c in enumerate(candidates) if not c and supplies[i] > 0]
     if alone:
         return [Deficit((i,), (), supplies[i], 0) for i in alone]
-    if all(u is None for u in upper):
+    if total == 0 or all(u is None for u in upper):
         return []
 
     import networkx as nx
@@ -189,6 +189,7 @@ def deficits(
     n, m = len(supplies), len(upper)
     source, sink = n + m, n + m + 1
     graph = nx.DiGraph()
+    graph.add_nodes_from((source, sink))
     graph.add_edges_from((source, i, {"capacity": s}) for i, s in enumerate(supplies) if s)
     graph.add_edges_from((i, n + j) for i, cs in enumerate(candidates) for j in cs)
     graph.add_edges_from((n + j, sink, {"capacity": caps[j]}) for j in range(m))
