@@ -126,7 +126,7 @@ class InfeasiblePlan(PlanningError):
     """No plan meets the pins, exclusions and hard capacities; says which schools and holders.
 
     :ivar short: the sets of schools that cannot all be placed, from a minimum cut.
-    :ivar explanation: one sentence per problem (what :func:`str` shows, line by line).
+    :ivar explanation: one sentence per problem (what ``str()`` shows, line by line).
     """
 
     short: tuple[ShortSet, ...]
@@ -292,11 +292,13 @@ class Assignment:
     """The solved problem: each item's holder, each holder's load, quality and notes."""
 
     name: str
+    """The problem's name (``"sections"``)."""
     holder_of: Mapping[str, str]
     """Item id → holder id, for every item, in item id order."""
     loads: Mapping[str, int]
     """Holder id → total weight, for every holder (0 when it has none), in id order."""
     quality: AssignmentQuality
+    """How good the assignment is."""
     notes: tuple[str, ...]
     """Why the plan looks the way it does: windows, rounding, moves from last year."""
 
@@ -431,14 +433,16 @@ class _Planner:
 
     def allowed(self) -> None:
         """Every holder an item may go to (pins and exclusions only); fail if none fits."""
-        everyone = range(self.m)
+        everyone = tuple(range(self.m))  # one shared tuple for the unrestricted items
         self.ok: list[tuple[int, ...]] = []
         for i in range(self.n):
             if i in self.pin:
                 self.ok.append((self.pin[i],))
-            else:
-                banned = self.excluded.get(i, set())
+            elif i in self.excluded:
+                banned = self.excluded[i]
                 self.ok.append(tuple(j for j in everyone if j not in banned))
+            else:
+                self.ok.append(everyone)
         # merge items with the same allowed holders, then look for a short set (min cut)
         rows: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, row in enumerate(self.ok):
@@ -532,15 +536,18 @@ class _Planner:
                 self.covering[g].append(j)
 
     def cost(self, i: int, j: int) -> int:
+        """What item *i* costs at holder *j*: its unmet affinities."""
+        it = self.items[i]
+        return self._cost(self.owners[i], it.group, self.prev[i], j)
+
+    def _cost(self, owners: frozenset[int], group: str | None, prev: int | None, j: int) -> int:
         c = self.problem.costs
         total = 0
-        owners = self.owners[i]
         if owners and j not in owners:
             total += c.owner
-        group = self.items[i].group
         if group is not None and j not in owners and group not in self.home[j]:
             total += c.township
-        if self.prev[i] is not None and self.prev[i] != j:
+        if prev is not None and prev != j:
             total += c.keep
         return total
 
@@ -550,32 +557,47 @@ class _Planner:
         With *fit*, an item never goes to a holder whose even share of the load is
         smaller than the item itself (a school too heavy for a small section goes to a
         larger one); the lower bound guarantees some allowed holder is large enough.
+        Items alike share one row (the same dict).
         """
         out: list[dict[int, int]] = []
         fillers: dict[str, list[int]] = {}
+        fitted: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+        rows: dict[tuple[Any, ...], dict[int, int]] = {}
         for i in range(self.n):
-            allowed: Sequence[int] = self.ok[i]
+            allowed = self.ok[i]
             if fit and i not in self.pin:
                 w = self.w[i]
-                able = [j for j in allowed if (b := self.limit[j]) is None or w <= b] or allowed
-                allowed = [j for j in able if w <= self.lb * self.share[j] + 1e-9] or able
-            if dense or self.m < DENSE_BELOW or len(allowed) <= DENSE_BELOW:
-                chosen: Iterable[int] = allowed
-            else:
-                g = self.place[i]
-                if g not in fillers:
-                    rng = random.Random(f"{self.seed}:{self.problem.name}:{g}")
-                    fillers[g] = rng.sample(range(self.m), min(FILLERS, self.m))
-                k = self.place_rank[g]
-                near: set[int] = set(self.owners[i]) | set(fillers[g]) | set(self.covering[g])
-                for other in (k - 1, k + 1):
-                    if 0 <= other < len(self.places):
-                        near.update(self.covering[self.places[other]])
-                before = self.prev[i]
-                if before is not None:
-                    near.add(before)
-                chosen = sorted(near.intersection(allowed)) or allowed
-            out.append({j: self.cost(i, j) for j in chosen})
+                key = (allowed, w)
+                if key not in fitted:
+                    able = tuple(j for j in allowed if (b := self.limit[j]) is None or w <= b)
+                    able = able or allowed
+                    big = tuple(j for j in able if w <= self.lb * self.share[j] + 1e-9)
+                    fitted[key] = big or able
+                allowed = fitted[key]
+            it = self.items[i]
+            g = self.place[i]
+            row_key = (allowed, g, it.group, self.owners[i], self.prev[i])
+            row = rows.get(row_key)
+            if row is None:
+                if dense or self.m < DENSE_BELOW or len(allowed) <= DENSE_BELOW:
+                    chosen: Iterable[int] = allowed
+                else:
+                    if g not in fillers:
+                        rng = random.Random(f"{self.seed}:{self.problem.name}:{g}")
+                        fillers[g] = rng.sample(range(self.m), min(FILLERS, self.m))
+                    k = self.place_rank[g]
+                    near = set(self.owners[i]) | set(fillers[g]) | set(self.covering[g])
+                    for other in (k - 1, k + 1):
+                        if 0 <= other < len(self.places):
+                            near.update(self.covering[self.places[other]])
+                    before = self.prev[i]
+                    if before is not None:
+                        near.add(before)
+                    chosen = sorted(near.intersection(allowed)) or allowed
+                owners, prev = self.owners[i], self.prev[i]
+                row = {j: self._cost(owners, it.group, prev, j) for j in chosen}
+                rows[row_key] = row
+            out.append(row)
         return out
 
     # -- flows ---------------------------------------------------------------------------------
@@ -585,8 +607,11 @@ class _Planner:
     ) -> tuple[list[tuple[tuple[int, int], ...]], list[list[int]]]:
         """Items with the same candidate costs (and weight) merged: the flow's sources."""
         found: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        seen: dict[int, tuple[tuple[int, int], ...]] = {}  # rows shared between items
         for i, row in enumerate(cand):
-            key: tuple[Any, ...] = tuple(sorted(row.items()))
+            key = seen.get(id(row))
+            if key is None:
+                key = seen[id(row)] = tuple(sorted(row.items()))
             found[(key, self.w[i]) if by_weight else (key,)].append(i)
         keys = sorted(found)
         return [k[0] for k in keys], [found[k] for k in keys]
@@ -599,9 +624,14 @@ class _Planner:
         if not self.total:
             return 0.0
         bound = self.total / sum(self.share)
+        largest: dict[tuple[tuple[int, ...], int], float] = {}
         for i in range(self.n):
-            able = [j for j in self.ok[i] if (b := self.limit[j]) is None or self.w[i] <= b]
-            bound = max(bound, self.w[i] / max(self.share[j] for j in able or self.ok[i]))
+            key = (self.ok[i], self.w[i])
+            if key not in largest:
+                w = self.w[i]
+                able = [j for j in self.ok[i] if (b := self.limit[j]) is None or w <= b]
+                largest[key] = max(self.share[j] for j in able or self.ok[i])
+            bound = max(bound, self.w[i] / largest[key])
         for j, load in pinned.items():
             bound = max(bound, load / self.share[j])
         return bound
@@ -852,7 +882,7 @@ class _Planner:
                     r, wi, _pi = si
                     row = rows[r]
                     now = row.get(h, 0)
-                    while si in bucket[h]:
+                    while now and si in bucket[h]:  # at no cost, nothing is cheaper
                         best: tuple[Any, ...] | None = None
                         for j, c in row.items():
                             if c < now and fits(j, load[j] + wi):
@@ -1066,7 +1096,7 @@ class _Planner:
         self.lb = self.lower_bound()
         self.weighted_flow()
         self.round()
-        self.spent = sum(self.w[i] * self.cost(i, j) for i, j in enumerate(self.holder_of))
+        self.spent = sum(self.w[i] * self.cand[i][j] for i, j in enumerate(self.holder_of))
         self.moves = 0
         for _round in range(3):  # what polishing saves, the repair may spend on balance
             before = self.moves
@@ -1082,8 +1112,12 @@ class _Planner:
         ids = [it.id for it in self.items]
         hids = [h.id for h in self.holders]
         holder_of = {ids[i]: hids[j] for i, j in enumerate(self.holder_of)}
-        affinity = sum(self.cost(i, j) for i, j in enumerate(self.holder_of))
-        weighted = sum(self.w[i] * self.cost(i, j) for i, j in enumerate(self.holder_of))
+        paid = [
+            row[j] if j in row else self.cost(i, j)
+            for i, (row, j) in enumerate(zip(self.cand, self.holder_of, strict=True))
+        ]
+        affinity = sum(paid)
+        weighted = sum(w * c for w, c in zip(self.w, paid, strict=True))
         with_prev = [i for i in range(self.n) if self.prev[i] is not None]
         kept = (
             sum(self.prev[i] == self.holder_of[i] for i in with_prev) / len(with_prev)
@@ -1113,6 +1147,11 @@ class _Planner:
             f"bottleneck repair made {self.moves} moves",
             *self.notes,
         ]
+        if affinity < optimum:
+            notes.append(
+                f"{name}: the plan costs less than the count-balanced optimum: balancing "
+                "weight rather than school counts lets more schools stay where they fit best"
+            )
         notes.extend(self.changes())
         return Assignment(
             name,

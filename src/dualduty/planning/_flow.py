@@ -25,7 +25,7 @@ __all__ = [
 
 
 def _ints(value: Any) -> tuple[int, ...]:
-    return tuple(int(v) for v in value)
+    return tuple(map(int, value))
 
 
 @attrs.frozen
@@ -116,7 +116,7 @@ class NetworkXSolver:
         return "networkx"
 
     def solve(self, problem: FlowProblem) -> FlowSolution | None:
-        """Solve *problem* with :func:`networkx.network_simplex`."""
+        """Solve *problem* with ``networkx.network_simplex``."""
         import networkx as nx
 
         n = len(problem.supplies)

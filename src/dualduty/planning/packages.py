@@ -109,6 +109,7 @@ def default_weight(school: School) -> int:
     campuses take longer.
 
     >>> from dualduty import School, SchoolLevel, RiskLevel
+    >>> from dualduty.planning import default_weight
     >>> default_weight(School("s1", "城关镇第一小学", SchoolLevel.PRIMARY, students=1200))
     11
     >>> default_weight(
@@ -149,23 +150,23 @@ class PlanQuality:
 
 @attrs.frozen
 class PackagePlan:
-    """A plan of school packages: the new organisation, its quality and the reasons.
-
-    :ivar organisation: the organisation with fresh packages, one per holder with
-        schools (``pkg-lg-<post>`` and ``pkg-<unit>``); packages of places are kept.
-    :ivar leading_group: the assignment of schools to leading-group posts.
-    :ivar sections: the assignment of schools to sections and centres.
-    :ivar inspectors: school → the staff post of its section that makes the visits
-        (a section's schools spread over its staff, balanced by weight).
-    :ivar explanation: why the plan looks the way it does, one sentence each.
-    """
+    """A plan of school packages: the new organisation, its quality and the reasons."""
 
     organisation: Organisation
+    """The organisation with fresh packages, one per holder with schools
+    (``pkg-lg-<post>`` and ``pkg-<unit>``, a section's naming its staff posts); packages
+    of places are kept."""
     leading_group: Assignment
+    """The assignment of schools to leading-group posts."""
     sections: Assignment
+    """The assignment of schools to sections and centres."""
     quality: PlanQuality
+    """The quality of the whole plan."""
     inspectors: Mapping[str, str]
+    """School → the staff post of its section that makes the visits: a section's schools
+    spread over its staff, heaviest first, balanced by weight."""
     explanation: tuple[str, ...]
+    """Why the plan looks the way it does, one sentence each."""
 
     def to_json(self) -> dict[str, Any]:
         """``{"quality": …, "problems": {kind: quality}, "explanation": […]}``."""
