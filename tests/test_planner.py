@@ -802,3 +802,26 @@ def test_command_parser(district_file: Path) -> None:
     finally:
         sys.stdout = old
     assert json.loads(out.getvalue())["quality"]["kept_share"] is None
+
+
+def test_the_same_plan_in_any_process() -> None:
+    """No dependence on string hashing (PYTHONHASHSEED) or anything else of the process."""
+    code = (
+        "import json, dualduty\n"
+        "from dualduty.planning import plan_packages\n"
+        "org = dualduty.reference_organisation(schools=150, seed=3)\n"
+        "plan = plan_packages(org, seed=5)\n"
+        "print(json.dumps([plan.leading_group.holder_of, plan.sections.holder_of,"
+        " plan.to_json()], ensure_ascii=False))\n"
+    )
+    outputs = set()
+    for hash_seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": hash_seed, "PATH": ""},
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
