@@ -93,10 +93,6 @@ nitpick_ignore = [
     # Store.transaction() returns, and record_kind's type variable.
     ("py:class", "dualduty.storage.store._TransactionContext"),
     ("py:class", "dualduty.records.base._T"),
-    # Store's docstring names the top-level alias the issue asks for (dualduty.open_store);
-    # until dualduty/__init__.py exports it, only dualduty.storage.open_store exists.
-    # Remove this line with that export.
-    ("py:func", "dualduty.open_store"),
 ]
 
 # -- HTML ----------------------------------------------------------------------

@@ -98,3 +98,13 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     install_and_run, test_command = blocks
     assert "dualduty" in install_and_run
     assert test_command in ci.splitlines()
+
+
+def test_readme_example_prints_what_the_readme_says(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (SRC.parent.parent / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    exec(compile(code, "README.md", "exec"), {})  # our own README's example
+    printed = capsys.readouterr().out.splitlines()
+    assert shown
+    assert set(shown) <= set(printed)

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
 import dualduty
+import dualduty.coverage
 from dualduty.cli import main
 
 BAD = """\
@@ -64,7 +66,10 @@ def test_reference_then_check_json(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert report["valid"] is True
     assert report["problems"] == []
-    assert report["gaps"] == []
+    assert [g for g in report["gaps"] if g["severity"] == "error"] == []
+    assert all(
+        set(g) == {"kind", "severity", "subject", "clause", "message"} for g in report["gaps"]
+    )
     counts = report["counts"]
     assert set(counts) == {
         "units",
@@ -344,3 +349,96 @@ def test_version_stays_free_of_imports() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "['dualduty._version', 'dualduty.cli']"
+
+
+def _without(org: dualduty.Organisation, change: str) -> dualduty.Organisation:
+    import attrs
+
+    if change == "duty":  # planning's duty on its buildings area goes
+        units = tuple(
+            attrs.evolve(u, duties=tuple(d for d in u.duties if d.id != "planning.1"))
+            if u.id == "planning"
+            else u
+            for u in org.units
+        )
+        return attrs.evolve(org, units=units)
+    if change == "package":
+        return attrs.evolve(org, packages=tuple(p for p in org.packages if p.id != "pkg-audit"))
+    edges = tuple(
+        attrs.evolve(e, units=tuple(u for u in e.units if u != "audit")) for e in org.in_charge
+    )
+    return attrs.evolve(org, in_charge=edges)
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "clause"),
+    [
+        ("duty", "uncovered_area", "二(三).2"),
+        ("package", "no_section_package", "三.1"),
+        ("in_charge", "not_in_charge", "二(二)"),
+    ],
+)
+def test_check_reports_exactly_the_gap_and_exits_1(
+    tmp_path: Path, change: str, kind: str, clause: str
+) -> None:
+    org = dualduty.reference_organisation(schools=300)
+    path = tmp_path / "org.toml"
+    dualduty.dump(_without(org, change), path)
+    done = run_cli("check", str(path), "--format", "json")
+    assert done.returncode == 1, done.stderr
+    errors = [g for g in json.loads(done.stdout)["gaps"] if g["severity"] == "error"]
+    assert errors
+    assert {(g["kind"], g["clause"]) for g in errors} == {(kind, clause)}
+    text = run_cli("check", str(path))
+    assert text.returncode == 1
+    assert f"[{clause}]" in text.stdout
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
+    # 3,000 schools without packages: 6,000 gap lines, far more than a pipe buffer holds
+    org = dualduty.reference_organisation(schools=3000)
+    path = tmp_path / "unpackaged.toml"
+    dualduty.dump(attrs.evolve(org, packages=()), path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "dualduty", "check", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert b"unpackaged.toml: valid" in proc.stdout.read(200)
+        proc.stdout.close()  # like `dualduty check unpackaged.toml | head -c 200`
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
+def test_packages_then_check_has_no_package_gap(tmp_path: Path) -> None:
+    org = dualduty.reference_organisation(schools=200, seed=3)
+    unpackaged = tmp_path / "unpackaged.toml"
+    dualduty.dump(attrs.evolve(org, packages=()), unpackaged)
+    assert main(["check", str(unpackaged)]) == 1  # every school lacks both holders
+    planned = tmp_path / "planned.json"
+    assert main(["packages", str(unpackaged), "-o", str(planned)]) == 0
+    assert main(["check", str(planned)]) == 0
+    kinds = {g.kind for g in dualduty.coverage.analyse(dualduty.load(planned)).gaps}
+    assert not kinds & {
+        dualduty.coverage.GapKind.NO_LEADER_PACKAGE,
+        dualduty.coverage.GapKind.NO_SECTION_PACKAGE,
+        dualduty.coverage.GapKind.PACKAGED_TWICE,
+    }
+
+
+def test_packages_into_a_missing_directory_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bureau.toml"
+    assert main(["reference", "--schools", "20", "-o", str(path)]) == 0
+    capsys.readouterr()
+    target = tmp_path / "missing" / "planned.toml"
+    assert main(["packages", str(path), "-o", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("dualduty: cannot write")
+    assert str(target) in captured.err
+    assert not target.parent.exists()

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         UnitKind,
     )
     from .reference import reference_organisation
+    from .storage import open_store
 
 __all__ = [
     "ActivityVerb",
@@ -81,6 +82,7 @@ __all__ = [
     "dumps",
     "load",
     "loads",
+    "open_store",
     "reference_organisation",
 ]
 
@@ -92,6 +94,7 @@ _WHERE: dict[str, str] = {
     ),
     **dict.fromkeys(["dump", "dumps", "load", "loads"], "io"),
     "reference_organisation": "reference",
+    "open_store": "storage",
 }
 
 

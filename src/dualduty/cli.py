@@ -7,6 +7,7 @@ traceback) and the command exits 2.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ._version import __version__
@@ -23,6 +24,7 @@ __all__ = ["main", "run"]
 
 EXIT_OK = 0
 EXIT_GAPS = 1
+EXIT_BROKEN_PIPE = 141  # as if killed by SIGPIPE (128 + 13), like other Unix tools
 EXIT_TAMPERED = 1
 EXIT_INVALID = 2
 
@@ -86,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
+    from .planning._cli import add_packages_parser
+
+    add_packages_parser(sub)
     return parser
 
 
@@ -106,8 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     ns = _parser().parse_args(args)
     from .errors import DualdutyError
+    from .planning._cli import run_packages
 
     commands = {
+        "packages": run_packages,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,
@@ -169,11 +176,20 @@ def _check(ns: argparse.Namespace) -> int:
         else:
             print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    from .coverage import analyse
+
     numbers = _counts(org)
+    coverage = analyse(org)
+    status = EXIT_OK if coverage.ok else EXIT_GAPS
     if ns.format == "json":
-        report = {"valid": True, "counts": numbers, "problems": [], "gaps": []}
+        report = {
+            "valid": True,
+            "counts": numbers,
+            "problems": [],
+            "gaps": [gap.to_json() for gap in coverage.gaps],
+        }
         print(json.dumps(report, ensure_ascii=False, indent=2))
-        return EXIT_OK
+        return status
     by_kind: dict[str, int] = {}
     for _unit, duty in org.all_duties():
         by_kind[duty.kind.value] = by_kind.get(duty.kind.value, 0) + 1
@@ -190,7 +206,11 @@ def _check(ns: argparse.Namespace) -> int:
     ]
     for label, value in rows:
         print(f"  {label:<9} {value}")
-    return EXIT_OK
+    errors, warnings = len(coverage.errors), len(coverage.warnings)
+    print(f"coverage: {errors} error(s), {warnings} warning(s)")
+    for gap in coverage.gaps:
+        print(f"  {gap.severity.value:<7} [{gap.clause}] {gap.subject}: {gap.message}")
+    return status
 
 
 def _plugins(ns: argparse.Namespace) -> int:
@@ -270,6 +290,14 @@ def _verify(ns: argparse.Namespace) -> int:
     return EXIT_OK if report["intact"] else EXIT_TAMPERED
 
 
-def run() -> None:  # pragma: no cover - the console script
+def run() -> None:
     """Entry point of the ``dualduty`` console script."""
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (``dualduty check … | head``)
+        # Python flushes stdout again at exit; point it at devnull so that cannot fail
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = EXIT_BROKEN_PIPE
+    sys.exit(status)

@@ -580,6 +580,11 @@ class _Analysis:
                 posts = ", ".join(f"{p.title} ({p.id})" for p in vacant)
                 key = (f"post:{vacant[0].id}", level)
                 cause = f"the {level.value.replace('_', ' ')} post {posts} is vacant"
+            elif chain.unit is not None and level in (
+                ChainLevel.SECTION_HEAD,
+                ChainLevel.IN_CHARGE,
+            ):
+                continue  # the root cause is its own gap: no_head or not_in_charge
             else:
                 subject = f"unit:{chain.unit.id}" if chain.unit is not None else "leading group"
                 key = (subject, level)

@@ -843,8 +843,8 @@ class _Planner:
                         if not free and pt == j:
                             continue
                         row_t = rows[rt]
-                        if top not in row_t:
-                            continue
+                        if top not in row_t or j not in row_t:  # packing may leave an item
+                            continue  # off its candidates; its cost there is not in the row
                         delta = wi * (c - here) + wt * (row_t[top] - row_t[j])
                         steps.append((other, load[j] - wt + wi, delta))
                     for st, after, delta in steps:
@@ -896,8 +896,8 @@ class _Planner:
                                 for st in bucket[j]:
                                     rt, wt, _pt = st
                                     row_t = rows[rt]
-                                    if h not in row_t:
-                                        continue
+                                    if h not in row_t or j not in row_t:  # off its row
+                                        continue  # after packing: its cost there is unknown
                                     delta = wi * (c - now) + wt * (row_t[h] - row_t[j])
                                     if (
                                         delta < 0

@@ -1,16 +1,10 @@
-"""The ``dualduty packages`` command, ready to be wired into :mod:`dualduty.cli`.
+"""The ``dualduty packages`` command (wired into :mod:`dualduty.cli`).
 
 ``dualduty packages FILE [--previous FILE] [-o OUT] [--format text|json] [--seed N]``
 plans the school packages of FILE (:func:`~dualduty.planning.plan_packages`), writes
 the organisation with its new packages to OUT when given, and prints the quality of the
 plan and its explanation. Exit 0 with a plan; exit 2 when a file is invalid or no plan
 fits (the explanation names the schools and holders involved; nothing is written).
-
-Wiring (in ``cli.py``)::
-
-    from .planning._cli import add_packages_parser, run_packages
-    add_packages_parser(sub)                 # in _parser()
-    commands["packages"] = run_packages      # in main()
 """
 
 from __future__ import annotations
@@ -97,6 +91,8 @@ def packages_command(
         org = load(file)
         before = load(previous) if previous else None
         plan = plan_packages(org, previous=before, seed=seed)
+        if output:
+            dump(plan.organisation, output)  # atomic: all of it or nothing
     except InfeasiblePlan as exc:
         if fmt == "json":
             report = {"quality": None, "explanation": list(exc.explanation), "error": "infeasible"}
@@ -107,8 +103,6 @@ def packages_command(
     except DualdutyError as exc:
         print(f"dualduty: {exc}", file=err)
         return EXIT_INVALID
-    if output:
-        dump(plan.organisation, output)
     if fmt == "json":
         print(
             json.dumps({**plan.to_json(), "output": output}, ensure_ascii=False, indent=2),

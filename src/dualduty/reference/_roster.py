@@ -467,10 +467,6 @@ def _chunks(items: Sequence[str], parts: int) -> list[list[str]]:
     return out
 
 
-#: A section package names both staff posts when it has more schools than this.
-STAFF_PAIR_FROM: Final = 5
-
-
 def packages(org: Organisation, school_list: Sequence[School]) -> list[Package]:
     """One leading-group package and one section package for every school.
 
@@ -490,6 +486,6 @@ def packages(org: Organisation, school_list: Sequence[School]) -> list[Package]:
         if not chunk:
             continue
         staff_posts = [p.id for p in unit.posts if p.role is Role.STAFF]
-        named = staff_posts[:2] if len(chunk) > STAFF_PAIR_FROM else staff_posts[:1]
-        out.append(Package(id=f"pkg-{unit.id}", holder=unit.id, schools=chunk, staff=named))
+        # every staff post of the section visits: no school hangs on one inspector (三.2)
+        out.append(Package(id=f"pkg-{unit.id}", holder=unit.id, schools=chunk, staff=staff_posts))
     return out
