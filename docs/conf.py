@@ -16,8 +16,13 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import os
 import typing
 from pathlib import Path
+
+# The examples show dualduty on its own: plugins installed next to it (the template, the
+# OR-Tools solver) are not loaded, so what the examples print does not depend on them.
+os.environ["DUALDUTY_LOAD_PLUGINS"] = ""
 from typing import Any
 
 import attrs
@@ -79,6 +84,7 @@ nitpick_ignore = [
     ("py:class", "os.PathLike"),
     ("py:class", "collections.abc.Iterable"),
     ("py:class", "collections.abc.Iterator"),
+    ("py:class", "collections.abc.Mapping"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "collections.abc.Callable"),
     ("py:class", "contextlib.AbstractContextManager"),

@@ -43,6 +43,7 @@ from dualduty.storage.sqlite import SqliteBackend
 BUILTIN_HOOKS = [
     "dualduty_open_store",
     "dualduty_register_channels",
+    "dualduty_register_package_solvers",
     "dualduty_register_record_kinds",
 ]
 AT = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))

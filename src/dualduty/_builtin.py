@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .hookspecs import StoreRequest
 from .notify import Channel, DeliveryResult
@@ -11,6 +12,9 @@ from .plugins import hookimpl
 from .records.base import Note
 from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
+
+if TYPE_CHECKING:
+    from .planning import PackageSolver
 
 _log = logging.getLogger("dualduty.notify.console")
 
@@ -56,3 +60,11 @@ class ConsoleChannel:
 def dualduty_register_channels(register: Callable[[Channel], None]) -> None:
     """The ``console`` channel."""
     register(ConsoleChannel())
+
+
+@hookimpl(trylast=True)
+def dualduty_register_package_solvers(register: Callable[[PackageSolver], None]) -> None:
+    """The ``networkx`` solver (network simplex)."""
+    from .planning._flow import NetworkXSolver
+
+    register(NetworkXSolver())

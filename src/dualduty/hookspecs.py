@@ -25,6 +25,7 @@ import pluggy
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
     from .notify import Channel
+    from .planning import PackageSolver
     from .records.base import Entry
     from .scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
     from .storage.base import StoreBackend
@@ -38,6 +39,7 @@ __all__ = [
     "dualduty_record_appended",
     "dualduty_register_calendars",
     "dualduty_register_channels",
+    "dualduty_register_package_solvers",
     "dualduty_register_record_kinds",
     "dualduty_register_scoring_rules",
     "hookspec",
@@ -209,6 +211,28 @@ def dualduty_register_calendars(
     the first that knows a year answers for it.
 
     :param register: call it with each provider.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -- package planning ---------------------------------------------------------------------
+
+
+@hookspec
+def dualduty_register_package_solvers(register: Callable[[PackageSolver], None]) -> None:
+    """Register min-cost-flow solvers for the package planner (分包学校, clause 三.1).
+
+    Call ``register(solver)`` for each :class:`dualduty.planning.PackageSolver` you
+    provide; its ``name`` is how users pick it
+    (``plan_packages(org, solver="ortools")``, ``dualduty packages --solver ortools``).
+    Every implementation is called (not ``firstresult``). A solver registered later under
+    the same name replaces the earlier one, and the built-in plugin registers last-called
+    (``trylast``), so a plugin's solver replaces a built-in one of the same name. Built
+    in: ``networkx`` (network simplex). A solver must be exact on integers,
+    deterministic and picklable (the planner may solve in worker processes).
+
+    :param register: call it with each solver.
 
     .. versionadded:: 0.1
     """

@@ -31,6 +31,7 @@ from .errors import DualdutyError
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
     from .notify import Channel
+    from .planning import PackageSolver
     from .records.base import Entry
     from .scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
     from .storage.base import StoreBackend
@@ -212,6 +213,13 @@ class Hooks:
         found: list[HolidayProvider | TermProvider] = []
         self._hook.dualduty_register_calendars(register=found.append)
         return found
+
+    def package_solvers(self) -> dict[str, PackageSolver]:
+        """Package solvers by name (later registrations replace earlier ones)."""
+        found: list[PackageSolver] = []
+        self._hook.dualduty_register_package_solvers(register=found.append)
+        # pluggy calls the most recently registered plugins first: reverse so they win
+        return {s.name: s for s in reversed(found)}
 
     def plugins(self) -> list[PluginInfo]:
         """Every registered plugin with its version and the hooks it implements.

@@ -6,10 +6,12 @@ interpreter, as a user's command would.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import dualduty_ortools as plugin
 
@@ -37,3 +39,28 @@ print(pm.has_plugin("ortools"), "dualduty_ortools" in sys.modules)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"]
+
+
+def test_picked_by_name_once_installed(tmp_path: Path) -> None:
+    """``dualduty packages --solver ortools`` in a fresh interpreter, entry points on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUALDUTY_")}
+    bureau = tmp_path / "bureau.toml"
+    made = subprocess.run(
+        [sys.executable, "-m", "dualduty", "reference", "--schools", "60", "-o", str(bureau)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    args = ["packages", str(bureau), "--solver", "ortools", "--format", "json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "dualduty", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert {p["solver"] for p in report["problems"].values()} == {"ortools"}

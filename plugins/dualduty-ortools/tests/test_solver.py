@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dualduty_ortools import NAME, OrToolsSolver, dualduty_package_solver
+from dualduty_ortools import NAME, OrToolsSolver, dualduty_register_package_solvers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,6 +133,8 @@ def test_a_failure_other_than_infeasibility_is_an_error(huge: int) -> None:
         OrToolsSolver().solve(problem)
 
 
-def test_the_hook_answers_for_its_name_only() -> None:
-    assert dualduty_package_solver("ortools") == OrToolsSolver()
-    assert dualduty_package_solver("networkx") is None
+def test_the_hook_registers_the_solver_under_its_name() -> None:
+    found: list[PackageSolver] = []
+    dualduty_register_package_solvers(found.append)
+    assert found == [OrToolsSolver()]
+    assert found[0].name == NAME == "ortools"

@@ -40,6 +40,7 @@ from .packages import (
     PlanQuality,
     default_weight,
     package_problems,
+    package_solver,
     plan_packages,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "ShortSet",
     "default_weight",
     "package_problems",
+    "package_solver",
     "plan_packages",
     "solve_assignment",
     "solve_many",

@@ -1,6 +1,7 @@
 """The ``dualduty packages`` command (wired into :mod:`dualduty.cli`).
 
-``dualduty packages FILE [--previous FILE] [-o OUT] [--format text|json] [--seed N]``
+``dualduty packages FILE [--previous FILE] [-o OUT] [--format text|json] [--seed N]
+[--solver NAME]``
 plans the school packages of FILE (:func:`~dualduty.planning.plan_packages`), writes
 the organisation with its new packages to OUT when given, and prints the quality of the
 plan and its explanation. Exit 0 with a plan; exit 2 when a file is invalid or no plan
@@ -52,13 +53,24 @@ def add_packages_parser(sub: Any) -> argparse.ArgumentParser:
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the planner (0)")
+    parser.add_argument(
+        "--solver",
+        default="networkx",
+        help="the min-cost-flow solver, by the name a plugin registers (networkx, built in; "
+        "ortools with the dualduty-ortools plugin)",
+    )
     return parser
 
 
 def run_packages(ns: argparse.Namespace) -> int:
     """Run ``dualduty packages`` from parsed arguments; return the exit code."""
     return packages_command(
-        ns.file, previous=ns.previous, output=ns.output, fmt=ns.format, seed=ns.seed
+        ns.file,
+        previous=ns.previous,
+        output=ns.output,
+        fmt=ns.format,
+        seed=ns.seed,
+        solver=ns.solver,
     )
 
 
@@ -69,6 +81,7 @@ def packages_command(
     output: str | None = None,
     fmt: str = "text",
     seed: int = 0,
+    solver: str = "networkx",
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
@@ -90,7 +103,7 @@ def packages_command(
     try:
         org = load(file)
         before = load(previous) if previous else None
-        plan = plan_packages(org, previous=before, seed=seed)
+        plan = plan_packages(org, previous=before, seed=seed, solver=solver)
         if output:
             dump(plan.organisation, output)  # atomic: all of it or nothing
     except InfeasiblePlan as exc:

@@ -52,6 +52,7 @@ __all__ = [
     "PlanQuality",
     "default_weight",
     "package_problems",
+    "package_solver",
     "plan_packages",
 ]
 
@@ -341,13 +342,35 @@ def _spread(schools: Iterable[str], weight: Mapping[str, int], staff: list[str])
     return out
 
 
+def package_solver(name: str) -> PackageSolver:
+    """The package solver a plugin registered under *name* (``"networkx"`` is built in).
+
+    >>> from dualduty.planning import package_solver
+    >>> package_solver("networkx").name
+    'networkx'
+
+    :raises PlanningError: when no plugin registers a solver of that name; the message
+        lists the names that are registered.
+    """
+    from dualduty.plugins import hooks
+
+    solvers = hooks().package_solvers()
+    if name not in solvers:
+        known = ", ".join(sorted(solvers)) or "none"
+        raise PlanningError(
+            f"no package solver named {name!r} (registered: {known}); a solver comes from "
+            "a plugin, such as dualduty-ortools for 'ortools'"
+        )
+    return solvers[name]
+
+
 def plan_packages(
     org: Organisation,
     *,
     previous: Organisation | None = None,
     pins: Iterable[tuple[str, str]] = (),
     exclusions: Iterable[tuple[str, str]] = (),
-    solver: PackageSolver | None = None,
+    solver: PackageSolver | str | None = None,
     seed: int = 0,
     weight: Callable[[School], int] = default_weight,
     affinities: Mapping[str, str] = DEFAULT_AFFINITIES,
@@ -381,7 +404,9 @@ def plan_packages(
     :param pins: ``(school, holder)`` pairs that must hold; the holder is a post id or
         a unit id, which says which kind of package is pinned.
     :param exclusions: ``(school, holder)`` pairs that must not.
-    :param solver: the min-cost-flow solver (default: networkx, built in).
+    :param solver: the min-cost-flow solver: a :class:`PackageSolver`, or the name of one
+        a plugin registers (:func:`~dualduty.hookspecs.dualduty_register_package_solvers`;
+        ``"networkx"`` is built in). Default: the built-in networkx solver.
     :param seed: seeds the few random candidate holders; the same seed, the same plan.
     :param weight: a school's load (default :func:`default_weight`).
     :param shares: holder id → share of the load, overriding the defaults.
@@ -391,6 +416,8 @@ def plan_packages(
         explanation names the schools and holders involved.
     :raises PlanningError: for a pin or exclusion naming an unknown school or holder.
     """
+    if isinstance(solver, str):
+        solver = package_solver(solver)
     notes: list[str] = []
     lead_problem, sect_problem = package_problems(
         org,

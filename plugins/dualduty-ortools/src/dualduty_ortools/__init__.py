@@ -11,13 +11,15 @@ large problems. Pass it to the planner::
     plan = plan_packages(org, solver=OrToolsSolver())
 
 The distribution also registers itself in the ``dualduty`` entry-point group (name
-``ortools``) and answers the ``dualduty_package_solver`` hook for the name
-``"ortools"``, so that dualduty can pick it by name once that hook exists (it is
-marked optional, so older dualduty versions load the plugin without complaint).
+``ortools``) and registers the solver through the
+``dualduty_register_package_solvers`` hook under the name ``"ortools"``, so that it
+can be picked by name: ``plan_packages(org, solver="ortools")`` or
+``dualduty packages FILE --solver ortools``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import attrs
@@ -25,7 +27,7 @@ import attrs
 from dualduty.planning import FlowProblem, FlowSolution, PackageSolver, PlanningError
 from dualduty.plugins import hookimpl
 
-__all__ = ["NAME", "OrToolsSolver", "dualduty_package_solver"]
+__all__ = ["NAME", "OrToolsSolver", "dualduty_register_package_solvers"]
 
 __version__ = "0.1.0"
 
@@ -97,7 +99,7 @@ class OrToolsSolver:
         raise PlanningError(f"OR-Tools min-cost flow failed with status {status!r}")
 
 
-@hookimpl(optionalhook=True)
-def dualduty_package_solver(name: str) -> PackageSolver | None:
-    """The OR-Tools solver when dualduty asks for ``"ortools"``; otherwise no answer."""
-    return OrToolsSolver() if name == NAME else None
+@hookimpl
+def dualduty_register_package_solvers(register: Callable[[PackageSolver], None]) -> None:
+    """Register :class:`OrToolsSolver` under the name ``"ortools"``."""
+    register(OrToolsSolver())
