@@ -35,7 +35,14 @@ from dualduty.plugins import (
     requested_but_missing,
 )
 from dualduty.records import Entry, Note, Record
-from dualduty.scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
+from dualduty.scoring import (
+    AssessmentDraft,
+    GradeBand,
+    ScoreItem,
+    ScoringContext,
+    ScoringRule,
+    Veto,
+)
 from dualduty.storage import AppendObserverError, StoreBackend, StoreError, open_store
 from dualduty.storage.memory import MemoryBackend
 from dualduty.storage.sqlite import SqliteBackend
@@ -506,12 +513,17 @@ class Drills:
 
     @hookimpl
     def dualduty_adjust_assessment(
-        self, context: ScoringContext, items: Sequence[ScoreItem]
+        self, draft: AssessmentDraft
     ) -> Sequence[ScoreItem | Veto] | None:
         if self.tag == "quiet":
             return None
         return [
-            ScoreItem(f"adjust.{self.tag}", "bonus", 0.5, f"{len(items)} items before"),
+            ScoreItem(
+                f"adjust.{self.tag}",
+                "bonus",
+                0.5,
+                f"{len(draft.items)} items before for {draft.context.unit}",
+            ),
             Veto(f"veto.{self.tag}", "重大责任事故"),
         ]
 
@@ -542,7 +554,7 @@ def test_wrapper_scoring_methods(context: ScoringContext) -> None:
     assert [item.explanation for item in scored] == ["planning drilled", "planning drilled"]
     extra = h.adjust_assessment(context, scored)
     assert extra == [
-        ScoreItem("adjust.loud", "bonus", 0.5, "2 items before"),
+        ScoreItem("adjust.loud", "bonus", 0.5, "2 items before for planning"),
         Veto("veto.loud", "重大责任事故"),
     ]
     # firstresult: "loud" returns None, so the next plugin's bands win
@@ -608,3 +620,19 @@ def test_plugins_command_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows == [{"name": BUILTIN, "version": dualduty.__version__, "hooks": BUILTIN_HOOKS}]
     for row in rows:
         assert list(row) == ["name", "version", "hooks"]
+
+
+@attrs.frozen
+class FrozenRule:
+    """A rule as a frozen attrs class: its ``id`` is a read-only field."""
+
+    id: str
+
+    def score(self, context: ScoringContext) -> list[ScoreItem | Veto]:
+        return [ScoreItem(self.id, "system_implementation", 1.0, f"{context.unit} scored")]
+
+
+def test_a_frozen_attrs_class_is_a_scoring_rule(context: ScoringContext) -> None:
+    rule: ScoringRule = FrozenRule("frozen")  # mypy checks this assignment, too
+    assert isinstance(rule, ScoringRule)
+    assert [item.rule for item in rule.score(context)] == ["frozen"]

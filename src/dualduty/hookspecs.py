@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from .notify import Channel
     from .planning import PackageSolver
     from .records.base import Entry
-    from .scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
+    from .scoring import (
+        AssessmentDraft,
+        GradeBand,
+        ScoreItem,
+        ScoringContext,
+        ScoringRule,
+        Veto,
+    )
     from .storage.base import StoreBackend
 
 __all__ = [
@@ -165,18 +172,17 @@ def dualduty_register_scoring_rules(register: Callable[[ScoringRule], None]) -> 
 
 
 @hookspec
-def dualduty_adjust_assessment(
-    context: ScoringContext, items: Sequence[ScoreItem]
-) -> Sequence[ScoreItem | Veto] | None:
+def dualduty_adjust_assessment(draft: AssessmentDraft) -> Sequence[ScoreItem | Veto] | None:
     """Add items or vetoes to a unit's assessment once every rule has scored it.
 
     Return extra items (a local bonus, a deduction, a veto) or ``None``. Every
-    implementation is called (not ``firstresult``) and sees the same *items*; their
+    implementation is called (not ``firstresult``) and sees the same draft; their
     results are all added. Items cannot be removed: a local rule that disagrees adds a
     correcting item with its reason, so the assessment stays explainable.
 
-    :param context: the unit, year, organisation and store being assessed.
-    :param items: the items scored so far.
+    :param draft: the assessment so far: ``draft.context`` (the unit, year,
+        organisation and store being assessed) and ``draft.items`` (what the rules
+        produced). It may gain fields in later versions.
     :returns: the items and vetoes to add, or ``None`` for none.
 
     .. versionadded:: 0.1

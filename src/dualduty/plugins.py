@@ -195,11 +195,14 @@ class Hooks:
         return found
 
     def adjust_assessment(
-        self, context: ScoringContext, items: Sequence[ScoreItem]
+        self, context: ScoringContext, items: Sequence[ScoreItem | Veto]
     ) -> list[ScoreItem | Veto]:
         """Extra items and vetoes from every plugin."""
+        from .scoring import AssessmentDraft
+
         extra: list[ScoreItem | Veto] = []
-        for result in self._hook.dualduty_adjust_assessment(context=context, items=tuple(items)):
+        draft = AssessmentDraft(context, tuple(items))
+        for result in self._hook.dualduty_adjust_assessment(draft=draft):
             extra.extend(result)
         return extra
 

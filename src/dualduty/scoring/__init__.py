@@ -17,7 +17,7 @@ from dualduty.model._checks import check_text
 if TYPE_CHECKING:
     from dualduty.model import Organisation
 
-__all__ = ["GradeBand", "ScoreItem", "ScoringContext", "ScoringRule", "Veto"]
+__all__ = ["AssessmentDraft", "GradeBand", "ScoreItem", "ScoringContext", "ScoringRule", "Veto"]
 
 
 @attrs.frozen
@@ -77,8 +77,26 @@ class GradeBand:
 class ScoringRule(Protocol):
     """A rule that scores a unit for the year. Register it through the scoring hook."""
 
-    id: str
-    """A stable id, shown on every item the rule produces."""
+    @property
+    def id(self) -> str:
+        """A stable id, shown on every item the rule produces.
+
+        Read-only, so that a frozen attrs class with an ``id`` field is a rule too.
+        """
+        ...
 
     def score(self, context: ScoringContext) -> Iterable[ScoreItem | Veto]:
         """The items (and vetoes) this rule finds for the unit in *context*."""
+
+
+@attrs.frozen
+class AssessmentDraft:
+    """A unit's assessment once every rule has scored it: what
+    :func:`~dualduty.hookspecs.dualduty_adjust_assessment` is shown.
+
+    :param context: the unit, year, organisation and store being assessed.
+    :param items: the items and vetoes the rules produced, in order.
+    """
+
+    context: ScoringContext
+    items: tuple[ScoreItem | Veto, ...]
