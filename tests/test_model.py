@@ -276,7 +276,7 @@ def test_rules_defaults_are_the_plans() -> None:
 
 def test_every_rule_has_a_clause() -> None:
     fields = attrs.fields(Rules)
-    assert len(fields) == 7
+    assert len(fields) == 13
     for field in fields:
         clause = clause_of(field.name)
         assert clause == field.metadata["clause"]

@@ -112,6 +112,44 @@ class Rules:
     )
     """每年组织召开…总结表彰会议: summary and commendation meetings per year."""
 
+    inspections_in_term_only: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool), metadata={"clause": "三.2"}
+    )
+    """Whether dedicated inspections must fall in term time (not in 寒暑假). Not in the
+    plan: a local choice."""
+
+    min_days_between_visits: int = attrs.field(
+        default=14, validator=_at_least(0), metadata={"clause": "三.2"}
+    )
+    """Calendar days at least between two dedicated inspections of one school by one
+    holder, so that they spread through the quarter. Not in the plan: a local choice."""
+
+    unannounced_share: float = attrs.field(
+        default=0.5,
+        converter=float,
+        validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)],
+        metadata={"clause": "三.2"},
+    )
+    """明查暗访: the share of dedicated inspections that are unannounced (暗访). The plan
+    asks for both kinds; the share is a local choice."""
+
+    visits_per_inspector_per_day: int = attrs.field(
+        default=2, validator=_at_least(1), metadata={"clause": "三.2"}
+    )
+    """The most dedicated inspections one inspector makes in a day. Not in the plan."""
+
+    joint_visits: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool), metadata={"clause": "三.2"}
+    )
+    """Whether a leading-group member and the section that hold one school's packages may
+    inspect it together, the visit counting for both. Not in the plan: a local choice."""
+
+    report_due_working_days_before_end: int = attrs.field(
+        default=0, validator=_at_least(0), metadata={"clause": "三.2"}
+    )
+    """季度末: the quarter report is due this many working days before the quarter's last
+    working day (0: on the last working day)."""
+
     assessment_categories: tuple[AssessmentCategory, ...] = attrs.field(
         default=DEFAULT_ASSESSMENT_CATEGORIES,
         converter=_categories,
