@@ -30,6 +30,15 @@ from .org import (
     Unit,
 )
 from .rules import AssessmentCategory, ReportDue, Rules, clause_of
+from .schedule import (
+    Deadline,
+    DeadlineKind,
+    Meeting,
+    MeetingKind,
+    Schedule,
+    Violation,
+    Visit,
+)
 from .validate import DATE_MAX, DATE_MIN, find_problems
 
 __all__ = [
@@ -41,11 +50,15 @@ __all__ = [
     "ActivityVerb",
     "AssessmentCategory",
     "BusinessArea",
+    "Deadline",
+    "DeadlineKind",
     "Duty",
     "DutyKind",
     "Facility",
     "HazardDomain",
     "InCharge",
+    "Meeting",
+    "MeetingKind",
     "OrgKind",
     "Organisation",
     "Ownership",
@@ -58,10 +71,13 @@ __all__ = [
     "RiskLevel",
     "Role",
     "Rules",
+    "Schedule",
     "School",
     "SchoolLevel",
     "Unit",
     "UnitKind",
+    "Violation",
+    "Visit",
     "clause_of",
     "find_problems",
 ]
