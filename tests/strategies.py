@@ -5,7 +5,9 @@ a leading group (sometimes), sections, centres and grade groups with posts, busi
 areas and duties (hazards, activities, roles), an office seated in a section and headed
 by its own or its seat's post, nested "other" units, common duties, in-charge edges,
 schools, places, packages held by leading-group posts or by sections with staff, dates
-and non-default :class:`Rules`. Every id in one organisation is distinct.
+and non-default :class:`Rules`; school terms and vacations (no two terms, and no two
+vacations, overlapping), blackouts and holiday file paths. Every id in one organisation
+is distinct.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
+from dualduty.calendars import Blackout, Term
 from dualduty.model import (
     BUILTIN_HAZARD_DOMAINS,
     DATE_MAX,
@@ -301,6 +304,21 @@ def organisations(draw: st.DrawFn, kind: OrgKind | None = None) -> Organisation:
             )
         )
 
+    terms: list[Term] = []
+    for vacation in (False, True):
+        # sorted distinct dates, taken in pairs: spans of one kind that never overlap
+        bounds = draw(st.lists(dates, max_size=4, unique=True).map(sorted))
+        terms += [
+            Term(draw(texts), start, end, vacation=vacation)
+            for start, end in zip(bounds[::2], bounds[1::2], strict=False)
+        ]
+    terms = list(draw(st.permutations(terms)))
+    blackouts = [
+        Blackout(draw(texts), *sorted(draw(st.tuples(dates, dates))))
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    holidays = draw(st.lists(texts, max_size=2, unique=True))
+
     return Organisation(
         fresh(),
         draw(texts),
@@ -316,4 +334,7 @@ def organisations(draw: st.DrawFn, kind: OrgKind | None = None) -> Organisation:
         schools=schools,
         places=places,
         packages=packages,
+        terms=terms,
+        blackouts=blackouts,
+        holidays=holidays,
     )

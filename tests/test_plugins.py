@@ -50,6 +50,7 @@ from dualduty.storage.sqlite import SqliteBackend
 
 BUILTIN_HOOKS = [
     "dualduty_open_store",
+    "dualduty_register_calendars",
     "dualduty_register_channels",
     "dualduty_register_package_solvers",
     "dualduty_register_record_kinds",
@@ -568,15 +569,18 @@ def test_wrapper_scoring_methods(context: ScoringContext) -> None:
 def test_wrapper_calendars_come_latest_plugin_first() -> None:
     h = manager(("older", Drills("older")), ("newer", Drills("newer")))
     providers = h.calendars()
-    assert [p.name for p in providers] == ["newer", "older"]
-    assert all(isinstance(p, HolidayProvider) and isinstance(p, TermProvider) for p in providers)
+    # the built-in provider (the shipped holiday data) is asked last
+    assert [p.name for p in providers] == ["newer", "older", "dualduty"]
+    assert all(
+        isinstance(p, HolidayProvider) and isinstance(p, TermProvider) for p in providers[:2]
+    )
     first = providers[0]
     assert isinstance(first, Drills)
     year = first.holidays(2025)
     assert year is not None
     assert year.source == "newer"
     assert first.holidays(2024) is None
-    assert manager().calendars() == []
+    assert [p.name for p in manager().calendars()] == ["dualduty"]
 
 
 def test_wrapper_record_appended_and_record_kinds() -> None:

@@ -14,6 +14,7 @@ from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
 
 if TYPE_CHECKING:
+    from .calendars import HolidayProvider, TermProvider
     from .planning import PackageSolver
 
 _log = logging.getLogger("dualduty.notify.console")
@@ -68,3 +69,13 @@ def dualduty_register_package_solvers(register: Callable[[PackageSolver], None])
     from .planning._flow import NetworkXSolver
 
     register(NetworkXSolver())
+
+
+@hookimpl(trylast=True)
+def dualduty_register_calendars(
+    register: Callable[[HolidayProvider | TermProvider], None],
+) -> None:
+    """The statutory holidays dualduty ships (2004–2026), asked after every plugin's."""
+    from .calendars import BuiltinHolidays
+
+    register(BuiltinHolidays())

@@ -214,7 +214,9 @@ def dualduty_register_calendars(
     Call ``register(provider)`` with a :class:`dualduty.calendars.HolidayProvider` or a
     :class:`dualduty.calendars.TermProvider`. Every implementation is called (not
     ``firstresult``). Providers are asked the most recently registered plugin's first;
-    the first that knows a year answers for it.
+    the first that knows a year answers for it. Built in: China's statutory holidays
+    2004–2026 (:class:`dualduty.calendars.BuiltinHolidays`), registered ``trylast`` so a
+    plugin's data for a year replaces the shipped one.
 
     :param register: call it with each provider.
 

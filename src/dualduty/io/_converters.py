@@ -63,6 +63,13 @@ def _structure_int(value: Any, type_: type) -> Any:
     return value
 
 
+def _structure_bool(value: Any, _type: type) -> bool:
+    # Without this hook the int hook would call bool() on anything: "no" would be true.
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {type(value).__name__} {value!r}")
+    return value
+
+
 def _is_set(t: Any) -> bool:
     return get_origin(t) in (frozenset, set) or t in (frozenset, set)
 
@@ -113,6 +120,7 @@ def converter(fmt: Format) -> cattrs.Converter:
     # which the hooks hand to the subclass's own constructor.
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook_factory(_is_collection, _structure_collection)
     conv.register_structure_hook_factory(attrs.has, _structure_table)
     if fmt == "json":

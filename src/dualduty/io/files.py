@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 import tomllib
@@ -160,6 +161,8 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
             )
         )
     values: dict[str, Any] = {}
+    # key -> the file index of each item that loaded, when an item before it did not
+    renumber: dict[str, list[int]] = {}
     for key, raw in data.items():
         if key not in _HINTS:
             problems.append(Problem(key, f"unknown key {key!r}"))
@@ -171,13 +174,17 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
                 continue
             item_type = _LISTS[key]
             items = []
+            kept: list[int] = []
             for i, item in enumerate(raw):
                 try:
                     items.append(conv.structure(item, item_type))
+                    kept.append(i)
                 except Exception as exc:
                     problems.extend(problems_from(exc, f"{key}[{i}]"))
                     broken.extend(_ids(item))
             values[key] = items
+            if len(kept) < len(raw):
+                renumber[key] = kept
         else:
             try:
                 values[key] = conv.structure(raw, _HINTS[key])
@@ -200,10 +207,31 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
     except (TypeError, ValueError) as exc:
         problems.extend(problems_from(exc))
         raise InvalidOrganisation(_in_order(problems), source) from None
-    problems.extend(find_problems(org, broken))
+    problems.extend(_renumbered(find_problems(org, broken), renumber))
     if problems:
         raise InvalidOrganisation(_in_order(problems), source)
     return org
+
+
+# An item index at the top level of a path (``schools[3]``, ``(first at schools[0])``),
+# not one nested under another key (``in_charge[0].units[2]``).
+_TOP_INDEX = re.compile(r"(?<![\w.\]])([a-z_]+)\[(\d+)\]")
+
+
+def _renumbered(problems: list[Problem], kept: dict[str, list[int]]) -> list[Problem]:
+    """Problems of the organisation built from the items that loaded, with the indices
+    of the file: after a broken ``schools[1]``, the model's ``schools[1]`` is the file's
+    ``schools[2]``."""
+    if not kept:
+        return problems
+
+    def sub(match: re.Match[str]) -> str:
+        indices = kept.get(match[1])
+        if indices is None:
+            return match[0]
+        return f"{match[1]}[{indices[int(match[2])]}]"
+
+    return [Problem(_TOP_INDEX.sub(sub, p.path), _TOP_INDEX.sub(sub, p.message)) for p in problems]
 
 
 _ORDER = {name: i for i, name in enumerate(["format", *attrs.fields_dict(Organisation)])}

@@ -18,6 +18,7 @@ from .enums import (
 )
 from .hazards import BUILTIN_HAZARD_DOMAINS, HazardDomain
 from .org import (
+    Blackout,
     BusinessArea,
     Duty,
     InCharge,
@@ -27,6 +28,7 @@ from .org import (
     Place,
     Post,
     School,
+    Term,
     Unit,
 )
 from .rules import AssessmentCategory, ReportDue, Rules, clause_of
@@ -49,6 +51,7 @@ __all__ = [
     "SECTION_KINDS",
     "ActivityVerb",
     "AssessmentCategory",
+    "Blackout",
     "BusinessArea",
     "Deadline",
     "DeadlineKind",
@@ -74,6 +77,7 @@ __all__ = [
     "Schedule",
     "School",
     "SchoolLevel",
+    "Term",
     "Unit",
     "UnitKind",
     "Violation",

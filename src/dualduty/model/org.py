@@ -41,6 +41,7 @@ from .hazards import HazardDomain
 from .rules import Rules
 
 __all__ = [
+    "Blackout",
     "BusinessArea",
     "Duty",
     "InCharge",
@@ -50,6 +51,7 @@ __all__ = [
     "Place",
     "Post",
     "School",
+    "Term",
     "Unit",
 ]
 
@@ -73,6 +75,13 @@ def _tuple(value: Any) -> tuple[Any, ...]:
 
 def _instances(cls: type) -> Any:
     return attrs.validators.deep_iterable(attrs.validators.instance_of(cls))
+
+
+def _not_before_start(inst: Any, _attribute: attrs.Attribute[Any], end: dt.date) -> None:
+    # Runs after every field is set; the message names the field, which a file's
+    # loader turns into the path (``blackouts[1].end``).
+    if end < inst.start:
+        raise ValueError(f"end: ends {end.isoformat()}, before it starts {inst.start.isoformat()}")
 
 
 @attrs.frozen
@@ -254,6 +263,53 @@ class Package:
 
 
 @attrs.frozen
+class Term:
+    """A school term (学期) or a vacation (寒假, 暑假), for term-time rules (三.2).
+
+    Dedicated inspections fall in term time when the organisation's rules say so
+    (:attr:`Rules.inspections_in_term_only <dualduty.Rules.inspections_in_term_only>`).
+    Also importable from ``dualduty.calendars``.
+
+    >>> import datetime as dt
+    >>> from dualduty.calendars import Term
+    >>> Term("2026年春季学期", dt.date(2026, 3, 2), dt.date(2026, 7, 10)).vacation
+    False
+    """
+
+    name: str = attrs.field(validator=check_text)
+    """What it is called, such as ``"2026年春季学期"`` or ``"暑假"``."""
+    start: dt.date = attrs.field(validator=check_date)
+    """The first day."""
+    end: dt.date = attrs.field(validator=[check_date, _not_before_start])
+    """The last day (inclusive)."""
+    vacation: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    """Whether it is a vacation (寒暑假) rather than a term."""
+
+
+@attrs.frozen
+class Blackout:
+    """Days no dedicated inspection may fall on: exam weeks, large events, ….
+
+    Also importable from ``dualduty.calendars``.
+
+    >>> import datetime as dt
+    >>> from dualduty.calendars import Blackout
+    >>> dt.date(2026, 6, 25) in Blackout("中考", dt.date(2026, 6, 24), dt.date(2026, 6, 26))
+    True
+    """
+
+    name: str = attrs.field(validator=check_text)
+    """What it is, such as ``"中考"`` or ``"运动会"``."""
+    start: dt.date = attrs.field(validator=check_date)
+    """The first day."""
+    end: dt.date = attrs.field(validator=[check_date, _not_before_start])
+    """The last day (inclusive; the same as :attr:`start` for one day)."""
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day <= self.end
+
+
+@attrs.frozen
 class Organisation:
     """A bureau or a school under 一岗双责, with everything its plan fixes.
 
@@ -295,6 +351,16 @@ class Organisation:
     packages: tuple[Package, ...] = attrs.field(
         default=(), converter=_tuple, validator=_instances(Package)
     )
+    terms: tuple[Term, ...] = attrs.field(default=(), converter=_tuple, validator=_instances(Term))
+    """School terms and vacations (学期, 寒暑假)."""
+    blackouts: tuple[Blackout, ...] = attrs.field(
+        default=(), converter=_tuple, validator=_instances(Blackout)
+    )
+    """Days no dedicated inspection may fall on (exam weeks, large events)."""
+    holidays: tuple[str, ...] = attrs.field(default=(), converter=_tuple, validator=_instances(str))
+    """Holiday files (statutory holidays and 调休 make-up working days) for years dualduty
+    does not ship, as paths relative to the organisation file. The model keeps them as
+    written; :func:`dualduty.calendars.calendar_for` reads them."""
 
     # -- named constructors -------------------------------------------------
 

@@ -14,7 +14,7 @@ import attrs
 from dualduty.errors import Problem
 
 from .enums import LEADING_ROLES, SECTION_KINDS, UnitKind
-from .org import Duty, Organisation, Unit
+from .org import Blackout, Duty, Organisation, Term, Unit
 
 __all__ = ["DATE_MAX", "DATE_MIN", "find_problems"]
 
@@ -28,6 +28,10 @@ def _a(word: str) -> str:
     """The word with its indefinite article, for messages ("an office", "a section")."""
     word = word.replace("_", " ")
     return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _span(span: Term | Blackout) -> str:
+    return f"{span.start.isoformat()} to {span.end.isoformat()}"
 
 
 def find_problems(org: Organisation, broken: Iterable[str] = ()) -> list[Problem]:
@@ -250,7 +254,46 @@ class _Checker:
             for k, pid in enumerate(package.places):
                 if pid not in places:
                     self.unknown(f"{path}.places[{k}]", "place", pid)
+
+        self._calendar()
         return self.out
+
+    def _calendar(self) -> None:
+        """Terms, vacations, blackouts and holiday files."""
+        org = self.org
+        spans: tuple[tuple[str, tuple[Term | Blackout, ...]], ...] = (
+            ("terms", org.terms),
+            ("blackouts", org.blackouts),
+        )
+        for key, items in spans:
+            for i, span in enumerate(items):
+                self.dates(f"{key}[{i}]", start=span.start, end=span.end)
+        # Two terms (or two vacations) on the same day: which one is the day in?
+        for kind in (False, True):
+            seen: list[tuple[int, Term]] = []
+            for i, term in enumerate(org.terms):
+                if term.vacation is not kind:
+                    continue
+                for j, other in seen:
+                    if term.start <= other.end and other.start <= term.end:
+                        what = "vacation" if kind else "term"
+                        self.add(
+                            f"terms[{i}]",
+                            f"{what} {term.name!r} overlaps {what} {other.name!r} (terms[{j}], "
+                            f"{_span(other)})",
+                        )
+                        break
+                seen.append((i, term))
+        paths: dict[str, int] = {}
+        for i, path in enumerate(org.holidays):
+            if not path.strip():
+                self.add(f"holidays[{i}]", "must be the path of a holiday file, not blank")
+            elif path in paths:
+                self.add(
+                    f"holidays[{i}]", f"{path!r} is listed twice (first at holidays[{paths[path]}])"
+                )
+            else:
+                paths[path] = i
 
     def _unit(self, i: int, unit: Unit, units: dict[str, Unit], post_unit: dict[str, Unit]) -> None:
         path = f"units[{i}]"
