@@ -1,7 +1,45 @@
-"""Reading and writing district files (TOML, JSON, YAML)."""
+"""Files: district files (TOML, JSON, YAML) and schedule exports (iCalendar, CSV, Excel, JSON)."""
 
 from __future__ import annotations
 
+from ._schedule import (
+    COLUMNS,
+    InvalidScheduleFile,
+    read_schedule_csv,
+    read_schedule_json,
+    read_schedule_xlsx,
+    schedule_from_csv,
+    schedule_from_json,
+    schedule_from_xlsx,
+    schedule_to_csv,
+    schedule_to_ics,
+    schedule_to_json,
+    schedule_to_xlsx,
+    write_schedule_csv,
+    write_schedule_ics,
+    write_schedule_json,
+    write_schedule_xlsx,
+)
 from .files import FORMAT_VERSION, dump, dumps, format_for, from_data, load, loads, to_data
 
 __all__ = ["FORMAT_VERSION", "dump", "dumps", "format_for", "from_data", "load", "loads", "to_data"]
+
+# Schedule exports (issue 5): iCalendar, CSV, Excel and JSON.
+__all__ += [
+    "COLUMNS",
+    "InvalidScheduleFile",
+    "read_schedule_csv",
+    "read_schedule_json",
+    "read_schedule_xlsx",
+    "schedule_from_csv",
+    "schedule_from_json",
+    "schedule_from_xlsx",
+    "schedule_to_csv",
+    "schedule_to_ics",
+    "schedule_to_json",
+    "schedule_to_xlsx",
+    "write_schedule_csv",
+    "write_schedule_ics",
+    "write_schedule_json",
+    "write_schedule_xlsx",
+]

@@ -117,6 +117,18 @@ class Deadline:
     to: str | None = None
 
 
+def _visits(value: Iterable[Visit]) -> tuple[Visit, ...]:
+    return tuple(value)
+
+
+def _meetings(value: Iterable[Meeting]) -> tuple[Meeting, ...]:
+    return tuple(value)
+
+
+def _deadlines(value: Iterable[Deadline]) -> tuple[Deadline, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Schedule:
     """Everything scheduled for a year, or one quarter of it.
@@ -127,9 +139,10 @@ class Schedule:
 
     year: int
     quarter: int | None = None
-    visits: tuple[Visit, ...] = attrs.field(default=(), converter=tuple)
-    meetings: tuple[Meeting, ...] = attrs.field(default=(), converter=tuple)
-    deadlines: tuple[Deadline, ...] = attrs.field(default=(), converter=tuple)
+    # typed converters: with ``converter=tuple`` mypy rejects a list of visits
+    visits: tuple[Visit, ...] = attrs.field(default=(), converter=_visits)
+    meetings: tuple[Meeting, ...] = attrs.field(default=(), converter=_meetings)
+    deadlines: tuple[Deadline, ...] = attrs.field(default=(), converter=_deadlines)
 
 
 @attrs.frozen
