@@ -14,10 +14,13 @@ solves it in five steps:
    flow fits); the flow minimises the affinity cost, weight by weight.
 3. **Rounding.** The few flow sources split between holders are dealt out school by
    school, heaviest first, each to the holder with the most room left on its arc.
-4. **Bottleneck repair.** Deterministically, while a move of one school (or a swap of
-   two) lowers the most loaded holder's load without raising another to it, make the
-   cheapest such move. Schools keep last year's holder unless the plan is over the
-   balance goal.
+4. **Bottleneck repair and polish.** Deterministically, while a move of one school (or
+   a swap of two) lowers the most loaded holder's load without raising another to it,
+   make the cheapest such move. Schools keep last year's holder unless the plan is over
+   the balance goal. Then the polish makes schools cheaper without raising the peak:
+   moves, swaps and short ejection chains (a school moves to a cheaper, full holder,
+   which gives schools away until it fits): they undo what rounding and the repair paid
+   that the final peak does not need.
 5. **Quality.** The count-balanced min-cost-flow optimum of the same costs (every
    holder within one school of its even share of the count, over all allowed holders)
    is solved exactly and reported beside the plan's affinity cost.
@@ -72,6 +75,16 @@ REPAIR_TOLERANCE: Final = 0.02
 REPAIR_BUDGET: Final = 0.02
 #: Steps of search for a whole-school placement under hard limits before giving up.
 PACKING_BUDGET: Final = 200_000
+#: Sweeps of the polish over every holder's items, at most.
+POLISH_SWEEPS: Final = 4
+#: Moves an ejection chain may add after its first one.
+CHAIN_DEPTH: Final = 2
+
+_Sig = tuple[int, int, int]
+"""An item's signature: its candidate row, weight and last year's holder (-1: none)."""
+_Step = tuple[_Sig, int, int]
+"""A move of one item of a signature from one holder to another."""
+_Exits = tuple[list[tuple[int, _Sig, int]], int]
 
 
 class PlanningError(DualdutyError):
@@ -781,6 +794,11 @@ class _Planner:
             self.load[j] += w
         # movable items of each holder, by signature
         self.bucket: list[dict[tuple[int, int, int], set[int]]] = [{} for _ in range(self.m)]
+        self.exits: dict[int, _Exits] = {}  # holder -> how its items may leave it
+        self.cheapest: dict[int, list[tuple[int, int]]] = {}  # row -> (cost, holder), sorted
+        self.shifts = 0  # items moved so far
+        self.touched = [0] * self.m  # ... when each holder last changed
+        self.polished = -1  # ... when the polish last ended
         for i, j in enumerate(self.holder_of):
             if i not in self.pin:
                 self.bucket[j].setdefault(self.sig[i], set()).add(i)
@@ -867,54 +885,201 @@ class _Planner:
             self._step(si, top, j, None if st[0] < 0 else st)
 
     def polish(self) -> None:
-        """Cheaper holders for items, by moves and swaps that keep every load under the peak."""
-        share, load, limit, rows, bucket = self.share, self.load, self.limit, self.rows, self.bucket
+        """Cheaper holders for items, keeping every load under the peak.
+
+        Each item that could be cheaper elsewhere tries, in turn: the cheapest move to a
+        cheaper holder with room; the cheapest swap with an item there; and, when that
+        holder is full, an ejection chain: the holder gives items away (one to a holder
+        with room, or two, or one to a holder that in turn gives one away) until it fits
+        again. Every prefix of a chain must cost less than nothing, which keeps the search
+        short; a chain can undo a costly step of the repair together with the small move
+        that makes room for it. Chains are searched for every item in the first sweep;
+        in later sweeps, only for items whose holder or a cheaper one has changed.
+        """
+        if self.shifts == self.polished:  # nothing moved since the last polish
+            return
+        share, load, limit, bucket = self.share, self.load, self.limit, self.bucket
         peak = max(load[j] / share[j] for j in range(self.m))
-
-        def fits(j: int, after: int) -> bool:
+        cap = []  # the most each holder may carry: the peak, or its hard limit
+        for j in range(self.m):
+            most = math.floor((peak + 1e-9) * share[j])
             b = limit[j]
-            return after / share[j] <= peak + 1e-9 and (b is None or after <= b)
+            cap.append(most if b is None else min(most, b))
+        # (signature, holder) -> self.shifts when nothing cheaper was found for it
+        failed: dict[tuple[_Sig, int], int] = {}
+        touched, rows = self.touched, self.rows
 
-        for _sweep in range(4):
+        def stale(si: _Sig, h: int) -> bool:
+            """Whether to search chains from *si* at *h*: not yet in this polish, or its
+            holder or a cheaper one has changed since."""
+            at = failed.get((si, h))
+            if at is None or touched[h] > at:
+                return True
+            row = rows[si[0]]
+            now = row.get(h, 0)
+            return any(touched[j] > at for j, c in row.items() if c < now)
+
+        for _sweep in range(POLISH_SWEEPS):
             changed = False
             for h in range(self.m):
                 for si in sorted(bucket[h]):
-                    r, wi, _pi = si
-                    row = rows[r]
-                    now = row.get(h, 0)
-                    while now and si in bucket[h]:  # at no cost, nothing is cheaper
-                        best: tuple[Any, ...] | None = None
-                        for j, c in row.items():
-                            if c < now and fits(j, load[j] + wi):
-                                key: tuple[Any, ...] = (wi * (c - now), j, (-1, -1, -1))
-                                if best is None or key < best:
-                                    best = key
-                        if best is None:
-                            for j, c in row.items():
-                                if c >= now:
-                                    continue
-                                for st in bucket[j]:
-                                    rt, wt, _pt = st
-                                    row_t = rows[rt]
-                                    if h not in row_t or j not in row_t:  # off its row
-                                        continue  # after packing: its cost there is unknown
-                                    delta = wi * (c - now) + wt * (row_t[h] - row_t[j])
-                                    if (
-                                        delta < 0
-                                        and fits(j, load[j] - wt + wi)
-                                        and fits(h, load[h] - wi + wt)
-                                    ):
-                                        key = (delta, j, st)
-                                        if best is None or key < best:
-                                            best = key
-                        if best is None:
+                    while si in bucket[h] and failed.get((si, h)) != self.shifts:
+                        found = self._cheaper(si, h, cap, chains=stale(si, h))
+                        if found is None:
+                            failed[(si, h)] = self.shifts  # the same, until something moves
                             break
-                        delta, j, st = best
+                        delta, steps = found
                         self.spent += delta
-                        self._step(si, h, j, None if st[0] < 0 else st)
+                        for sig, src, dst in steps:
+                            self._move(min(bucket[src][sig]), src, dst)
+                        self.moves += 1
                         changed = True
             if not changed:
                 break
+        self.polished = self.shifts
+
+    def _exits(self, o: int) -> _Exits:
+        """How holder *o*'s items may leave it (cost change, signature, holder), cheapest
+        first, and the heaviest of them."""
+        found = self.exits.get(o)
+        if found is None:
+            every: list[tuple[int, _Sig, int]] = []
+            for sig in self.bucket[o]:
+                row = self.rows[sig[0]]
+                if o not in row:  # packed off its candidates: its cost here is not in the row
+                    continue
+                here, w = row[o], sig[1]
+                every.extend((w * (c - here), sig, d) for d, c in row.items() if d != o)
+            every.sort()
+            found = self.exits[o] = (every, max((e[1][1] for e in every), default=0))
+        return found
+
+    def _cheaper(
+        self, si: _Sig, h: int, cap: list[int], *, chains: bool
+    ) -> tuple[int, list[_Step]] | None:
+        """The cheapest move, else swap, else the first ejection chain, for an item of *si*."""
+        load, rows, bucket = self.load, self.rows, self.bucket
+        r, wi, _pi = si
+        row = rows[r]
+        now = row.get(h, 0)
+        if not now:  # at no cost (or packed off its row), nothing is cheaper
+            return None
+        best: tuple[Any, ...] | None = None
+        for j, c in row.items():
+            if c < now and load[j] + wi <= cap[j]:
+                key: tuple[Any, ...] = (wi * (c - now), j, (-1, -1, -1))
+                if best is None or key < best:
+                    best = key
+        if best is None:
+            for j, c in row.items():
+                if c >= now:
+                    continue
+                for st in bucket[j]:
+                    rt, wt, _pt = st
+                    row_t = rows[rt]
+                    if h not in row_t or j not in row_t:  # off its row after packing:
+                        continue  # its cost there is unknown
+                    delta = wi * (c - now) + wt * (row_t[h] - row_t[j])
+                    if delta < 0 and load[j] - wt + wi <= cap[j] and load[h] - wi + wt <= cap[h]:
+                        key = (delta, j, st)
+                        if best is None or key < best:
+                            best = key
+        if best is not None:
+            delta, j, st = best
+            return delta, [(si, h, j)] if st[0] < 0 else [(si, h, j), (st, j, h)]
+        return self._chain(si, h, cap) if chains else None
+
+    def _chain(self, si: _Sig, h: int, cap: list[int]) -> tuple[int, list[_Step]] | None:
+        """An ejection chain: an item of *si* moves from *h* to a cheaper, full holder, which
+        then gives items away (at most :data:`CHAIN_DEPTH` more moves) until it fits.
+
+        Every prefix of the chain must cost less than nothing (the gain criterion), and
+        of the chains that hand the same weight to the same holder only the cheapest is
+        followed further: a dearer one has less to spend on what follows.
+        """
+        load, bucket = self.load, self.bucket
+        row = self.rows[si[0]]
+        wi, now = si[1], row[h]
+        room = [cap[j] - load[j] for j in range(self.m)]  # what the chain leaves free
+        taken: dict[tuple[int, _Sig], int] = defaultdict(int)  # items it takes from one
+        path: list[_Step] = []
+
+        def step(sig: _Sig, src: int, dst: int) -> None:
+            taken[(src, sig)] += 1
+            room[src] += sig[1]
+            room[dst] -= sig[1]
+            path.append((sig, src, dst))
+
+        def undo() -> None:
+            sig, src, dst = path.pop()
+            taken[(src, sig)] -= 1
+            room[src] -= sig[1]
+            room[dst] += sig[1]
+
+        def last(o: int, excess: int, cum: int) -> int | None:
+            """The cheapest single item of *o* that takes its excess to a holder with room."""
+            if excess > max(room):
+                return None
+            for delta, sig, d in self._exits(o)[0]:
+                total = cum + delta
+                if total >= 0:
+                    return None
+                if excess <= sig[1] <= room[d] and taken[(o, sig)] < len(bucket[o][sig]):
+                    step(sig, o, d)
+                    return total
+            return None
+
+        def eject(o: int, excess: int, cum: int, depth: int) -> int | None:
+            """Take *excess* off holder *o* with at most *depth* moves, keeping the cost < 0."""
+            if depth == 1:
+                return last(o, excess, cum)
+            tried: set[tuple[int, int]] = set()
+            every, heaviest = self._exits(o)
+            widest = max(room)  # the most room any holder has: what a last move may fill
+            for delta, sig, d in every:
+                total = cum + delta
+                if total >= 0:
+                    return None
+                wt, space = sig[1], room[d]
+                if wt < excess and wt > space:  # o gives more: then wt must fit d
+                    continue
+                if depth == 2:  # the next move is the last: one item must take the rest
+                    if wt < excess:  # ... of o's excess, to a holder with room
+                        if excess - wt > min(widest, heaviest):
+                            continue
+                    elif wt > space:  # ... of what d now carries over its room
+                        need = wt - space
+                        if (need > widest and need > wt - excess) or need > self._exits(d)[1]:
+                            continue
+                if (d, wt) in tried:
+                    continue
+                if taken[(o, sig)] >= len(bucket[o][sig]):
+                    continue
+                step(sig, o, d)
+                if excess <= wt <= space:
+                    return total
+                tried.add((d, wt))
+                if wt >= excess:
+                    done = eject(d, wt - space, total, depth - 1)
+                else:
+                    done = eject(o, excess - wt, total, depth - 1)
+                if done is not None:
+                    return done
+                undo()
+            return None
+
+        order = self.cheapest.get(si[0])
+        if order is None:
+            order = self.cheapest[si[0]] = sorted((c, j) for j, c in row.items())
+        for c, j in order:
+            if c >= now:
+                break
+            step(si, h, j)
+            total = eject(j, -room[j], wi * (c - now), CHAIN_DEPTH)
+            if total is not None:
+                return total, path
+            undo()
+        return None
 
     def pack(self) -> None:
         """Whole schools under the hard limits, by search, when rounding and repair left one over.
@@ -1031,6 +1196,10 @@ class _Planner:
         if not group:
             del self.bucket[src][sig]
         self.bucket[dst].setdefault(sig, set()).add(i)
+        self.exits.pop(src, None)
+        self.exits.pop(dst, None)
+        self.shifts += 1
+        self.touched[src] = self.touched[dst] = self.shifts
         self.load[src] -= self.w[i]
         self.load[dst] += self.w[i]
         self.holder_of[i] = dst
