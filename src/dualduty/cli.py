@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check",
         help="load and validate a district file and summarise it",
-        description="Load and validate a district file. Exit 0 when valid, 2 on invalid "
-        "input with every problem listed.",
+        description="Load and validate a district file, then analyse its responsibility "
+        "coverage. Exit 0 when valid without error-level gaps, 1 when valid with one, 2 on "
+        "invalid input with every problem listed.",
     )
     check.add_argument("file", metavar="FILE", help="a .toml, .json, .yaml or .yml district file")
     check.add_argument(
@@ -88,9 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
+    from ._cli_schedule import add_schedule_parser
     from .planning._cli import add_packages_parser
 
     add_packages_parser(sub)
+    add_schedule_parser(sub)
     return parser
 
 
@@ -110,11 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dualduty {__version__}")
         return EXIT_OK
     ns = _parser().parse_args(args)
+    from ._cli_schedule import run_schedule
     from .errors import DualdutyError
     from .planning._cli import run_packages
 
     commands = {
         "packages": run_packages,
+        "schedule": run_schedule,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,

@@ -122,7 +122,9 @@ class Rules:
         default=14, validator=_at_least(0), metadata={"clause": "三.2"}
     )
     """Calendar days at least between two dedicated inspections of one school by one
-    holder, so that they spread through the quarter. Not in the plan: a local choice."""
+    holder in a quarter, so that they spread through the quarter (across a quarter's end
+    the schedule generator keeps about the same spacing, but holds to no minimum). Not in
+    the plan: a local choice."""
 
     unannounced_share: float = attrs.field(
         default=0.5,
