@@ -18,6 +18,7 @@ import attrs
 
 from dualduty.errors import DualdutyError, Problem
 from dualduty.io._converters import Format, converter, problems_from
+from dualduty.io._text import read_utf8
 from dualduty.model._checks import check_text
 from dualduty.model.validate import DATE_MAX, DATE_MIN
 
@@ -72,19 +73,9 @@ def load(path: str | os.PathLike[str]) -> tuple[HolidayYear, ...]:
             ],
             source,
         )
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        where = Path(path).resolve()
-        raise InvalidHolidays(
-            [Problem("", f"cannot read the holiday file {str(where)!r}: {exc.strerror}")], source
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidHolidays(
-            [Problem("", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")], source
-        ) from None
+    text = read_utf8(path, f"the holiday file {str(Path(path).resolve())!r}")
+    if isinstance(text, Problem):
+        raise InvalidHolidays([text], source)
     return loads(text, fmt, source=source)
 
 

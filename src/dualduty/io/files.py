@@ -26,6 +26,7 @@ from dualduty.errors import DualdutyError, InvalidOrganisation, Problem
 from dualduty.model import Organisation, find_problems
 
 from ._converters import Format, converter, problems_from
+from ._text import read_utf8
 
 __all__ = ["FORMAT_VERSION", "dump", "dumps", "from_data", "load", "loads", "to_data"]
 
@@ -111,18 +112,9 @@ def load(path: str | os.PathLike[str], fmt: Format | None = None) -> Organisatio
     """
     fmt = format_for(path, fmt)
     source = os.fspath(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidOrganisation(
-            [Problem("", f"cannot read the file: {exc.strerror}")], source
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidOrganisation(
-            [Problem("", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")], source
-        ) from None
+    text = read_utf8(path)
+    if isinstance(text, Problem):
+        raise InvalidOrganisation([text], source)
     return loads(text, fmt, source=source)
 
 

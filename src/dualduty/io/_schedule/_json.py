@@ -6,11 +6,11 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from dualduty.errors import Problem
 from dualduty.io._converters import problems_from
+from dualduty.io._text import read_utf8
 from dualduty.model.schedule import Deadline, Meeting, Schedule, Violation, Visit
 
 from ._common import InvalidScheduleFile, infer_year, write_file
@@ -195,18 +195,11 @@ def read_schedule_json(
         problem; every problem is listed with its path.
     """
     source = os.fspath(path)
+    text = read_utf8(path)
+    if isinstance(text, Problem):
+        raise InvalidScheduleFile([text], source)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidScheduleFile(
-            [Problem("", f"cannot read the file: {exc.strerror or exc}")], source
-        ) from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InvalidScheduleFile(
-            [Problem("", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")], source
-        ) from None
+        data = json.loads(text)
     except ValueError as exc:
         raise InvalidScheduleFile([Problem("", f"not valid JSON: {exc}")], source) from None
     return schedule_from_json(data, source=source, year=year, quarter=quarter)

@@ -75,6 +75,33 @@ COLUMNS: tuple[str, ...] = (
     "报送",
     "报送名称",
 )
+#: The keyword each column is filled by in :func:`_rows`.
+_KEYS: dict[str, str] = dict(
+    zip(
+        COLUMNS,
+        (
+            "id",
+            "kind",
+            "date",
+            "quarter",
+            "school",
+            "school_name",
+            "holder",
+            "holder_name",
+            "inspectors",
+            "inspector_names",
+            "announced",
+            "joint",
+            "joint_name",
+            "unit",
+            "unit_name",
+            "title",
+            "to",
+            "to_name",
+        ),
+        strict=True,
+    )
+)
 #: Display-only columns: written from the organisation, ignored on reading.
 _DISPLAY = frozenset(c for c in COLUMNS if c.endswith("名称"))
 _DATA = tuple(c for c in COLUMNS if c not in _DISPLAY)
@@ -118,69 +145,47 @@ _FIELD = re.compile(r"[a-z_]+")
 
 def _rows(schedule: Schedule, names: Names, day: Callable[[Any], Any]) -> Iterable[list[Any]]:
     """The data rows; *day* renders a date (text for CSV, a date cell for Excel)."""
+
+    def row(**cells: Any) -> list[Any]:  # cells by column, in the order of COLUMNS
+        return [cells.get(_KEYS[column], "") for column in COLUMNS]
+
     for v in schedule.visits:
-        yield [
-            v.id,
-            VISIT_LABEL,
-            day(v.date),
-            v.quarter,
-            v.school,
-            names.school(v.school) if names.schools else "",
-            v.holder,
-            names.holder(v.holder) if names.posts or names.units else "",
-            "、".join(v.inspectors),
-            names.posts_of(v.inspectors) if names.posts else "",
-            ANNOUNCED_LABELS[v.announced],
-            v.joint or "",
-            names.holder(v.joint) if v.joint and (names.posts or names.units) else "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
+        yield row(
+            id=v.id,
+            kind=VISIT_LABEL,
+            date=day(v.date),
+            quarter=v.quarter,
+            school=v.school,
+            school_name=names.school(v.school) if names.schools else "",
+            holder=v.holder,
+            holder_name=names.holder(v.holder) if names.posts or names.units else "",
+            inspectors="、".join(v.inspectors),
+            inspector_names=names.posts_of(v.inspectors) if names.posts else "",
+            announced=ANNOUNCED_LABELS[v.announced],
+            joint=v.joint or "",
+            joint_name=names.holder(v.joint) if v.joint and (names.posts or names.units) else "",
+        )
     for m in schedule.meetings:
-        yield [
-            m.id,
-            MEETING_LABELS[m.kind],
-            day(m.date),
-            "" if m.quarter is None else m.quarter,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            m.unit,
-            names.unit(m.unit) if names.units else "",
-            m.title or "",
-            "",
-            "",
-        ]
+        yield row(
+            id=m.id,
+            kind=MEETING_LABELS[m.kind],
+            date=day(m.date),
+            quarter="" if m.quarter is None else m.quarter,
+            unit=m.unit,
+            unit_name=names.unit(m.unit) if names.units else "",
+            title=m.title or "",
+        )
     for d in schedule.deadlines:
-        yield [
-            d.id,
-            DEADLINE_LABELS[d.kind],
-            day(d.due),
-            "" if d.quarter is None else d.quarter,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            d.unit,
-            names.unit(d.unit) if names.units else "",
-            "",
-            d.to or "",
-            names.unit(d.to) if d.to and names.units else "",
-        ]
+        yield row(
+            id=d.id,
+            kind=DEADLINE_LABELS[d.kind],
+            date=day(d.due),
+            quarter="" if d.quarter is None else d.quarter,
+            unit=d.unit,
+            unit_name=names.unit(d.unit) if names.units else "",
+            to=d.to or "",
+            to_name=names.unit(d.to) if d.to and names.units else "",
+        )
 
 
 def _blank(value: Any) -> bool:
