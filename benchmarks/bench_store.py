@@ -14,6 +14,10 @@ Three measures, each with the practical limit measured beside it (issue 3's goal
 (c) reading a year of one district's records (``--district`` records) back into typed
     entries with ``Store.read()``; also by subject and by kind and period. Goal: the
     whole year in < 0.5 s. Plain ``sqlite3`` fetching the same rows is the reference.
+(d) verifying the store of (a): ``Store.verify()`` on it opened read-only, as
+    ``dualduty verify`` does (the chain, the indexed columns and the subject index).
+    The reference is plain ``sqlite3`` fetching every row and checking each body's
+    SHA-256 against its hash: what any check of the chain must at least do.
 
 Records are realistic notes (the only record kind so far): Chinese text about the
 district's schools and sections, one or two subjects (``school:`` / ``unit:``), times
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import math
 import random
 import shutil
@@ -372,6 +377,29 @@ def reading(folder: Path, n: int, repeat: int) -> list[tuple[str, int, float, fl
     return out
 
 
+def verifying(folder: Path, n: int) -> tuple[float, float]:
+    """(dualduty seconds, plain sqlite3 seconds) to check the store of (a)."""
+    path = folder / "bulk-dualduty.db"
+    with open_store(f"sqlite:///{path}", readonly=True) as store:
+        start = time.perf_counter()
+        check = store.verify()
+        t_dd = time.perf_counter() - start
+    assert (check.ok, check.checked) == (True, n), check.reason
+    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        start = time.perf_counter()
+        sha256 = hashlib.sha256
+        bad = sum(
+            sha256(body).hexdigest() != digest
+            for body, digest in raw.execute("SELECT body, hash FROM records ORDER BY seq")
+        )
+        t_raw = time.perf_counter() - start
+    finally:
+        raw.close()
+    assert bad == 0
+    return t_dd, t_raw
+
+
 # -- printing --------------------------------------------------------------------------------
 
 
@@ -416,6 +444,8 @@ def main() -> None:
         dd_tps, plain_tps, count = single(folder, args.seconds)
         print(f"(c) reading a year of {args.district:,} records …")
         reads = reading(folder, args.district, args.repeat)
+        print(f"(d) verifying the {args.records:,} records of (a) …")
+        t_verify, t_verify_raw = verifying(folder, args.records)
     finally:
         if args.keep:
             print(f"files kept in {folder}")
@@ -452,6 +482,15 @@ def main() -> None:
                 else f"({sig(entries / t_dd)} entries/s)",
             )
         )
+    table.append(
+        (
+            f"(d) verify {args.records:,}, read-only (s)",
+            sig(t_verify),
+            sig(t_verify_raw),
+            f"{t_verify_raw / t_verify:.0%}",
+            f"({sig(args.records / t_verify)} entries/s)",
+        )
+    )
     widths = [max(len(row[col]) for row in table) for col in range(4)]
     version = sys.version.split()[0]
     print(f"\nSQLite {sqlite3.sqlite_version}, Python {version}, files in {folder.parent}")

@@ -5,9 +5,12 @@ The figures each test measures are printed (run with ``-s`` to see them):
 - a writer killed with SIGKILL in the middle of 10,000 appends leaves a store that
   verifies and holds whole transactions only;
 - two processes appending 5,000 records each to one SQLite file lose nothing;
-- an entry edited in the file is named by ``Store.verify`` and ``dualduty verify``;
+- an entry edited in the file is named by ``Store.verify`` and ``dualduty verify``, and
+  so is a row edited in its subject index;
 - a bad URL, a missing directory, a read-only file or directory and a newer schema are
-  each a clear dualduty error, and nothing is written.
+  each a clear dualduty error, and nothing is written;
+- ``dualduty verify`` leaves no file behind, also on a store it may not write to, and
+  notices when a writer changes such a store while it reads.
 """
 
 from __future__ import annotations
@@ -242,6 +245,50 @@ def test_an_edited_entry_is_detected(tmp_path: Path) -> None:
     assert (report["intact"], report["first_bad"], report["checked"]) == (False, 42, 41)
 
 
+def test_an_edited_index_row_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "records.db"
+    url = url_of(path)
+    with open_store(url) as store:
+        store.extend(notes("zhao", 0, 100))
+    db = sqlite3.connect(path)
+    with db:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("DELETE FROM subjects WHERE seq = 42")
+        db.execute("DROP TRIGGER subjects_no_update")
+        db.execute("UPDATE subjects SET subject = 'person:wang' WHERE seq = 42")
+    db.close()
+
+    with open_store(url) as store:
+        check = store.verify()
+    assert (check.ok, check.first_bad, check.checked, check.total) == (False, 42, 41, 100)
+    reason = (
+        "entry 42: its subject index differs from its content "
+        "(index altered: missing person:zhao; extra person:wang)"
+    )
+    assert check.reason == reason
+
+    text = subprocess.run(
+        [sys.executable, "-m", "dualduty", "verify", "--db", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert text.returncode == 1, text.stderr
+    assert text.stdout.splitlines()[:2] == [
+        f"{url} is NOT INTACT: entry 42 of 100 does not match",
+        f"  why   {reason}",
+    ]
+    as_json = subprocess.run(
+        [sys.executable, "-m", "dualduty", "verify", "--db", url, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert (report["intact"], report["first_bad"], report["checked"]) == (False, 42, 41)
+
+
 # -- (d) errors, and nothing written ---------------------------------------------------------
 
 # Linux capabilities that let root write files whatever their mode.
@@ -396,3 +443,140 @@ def test_errors_are_clear_and_write_nothing(tmp_path: Path, case: str) -> None:
     assert re.search(message, text), text
     assert "Traceback" not in text
     assert snapshot(tmp_path) == before
+
+
+# -- (e) read-only verification leaves the store as it was ---------------------------------
+
+
+def state_of(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under *directory* with its content and its modification time."""
+    return {
+        str(p.relative_to(directory)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _verify(url: str, *, privileged: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dualduty", "verify", "--db", url],
+        capture_output=True,
+        text=True,
+        preexec_fn=None if privileged else _without_root_powers,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_verify_leaves_no_files(tmp_path: Path) -> None:
+    """SQLite reads a store in write-ahead-log mode through -wal and -shm files; with no
+    writer around, verify must not leave them (nor change the file)."""
+    url = url_of(tmp_path / "records.db")
+    _existing(tmp_path / "records.db")
+    before = state_of(tmp_path)
+    assert list(before) == ["records.db"]
+    time.sleep(0.01)  # a change now would show in the modification time
+    done = _verify(url)
+    assert done.returncode == 0, done.stderr
+    assert f"{url} is intact: 5 entries checked" in done.stdout
+    assert state_of(tmp_path) == before
+
+
+def _read_only_directory(tmp: Path) -> Path:
+    (tmp / "ro").mkdir()
+    _existing(tmp / "ro" / "records.db")
+    (tmp / "ro").chmod(0o555)
+    return tmp / "ro" / "records.db"
+
+
+def _read_only_file(tmp: Path) -> Path:
+    _existing(tmp / "records.db")
+    (tmp / "records.db").chmod(0o444)
+    return tmp / "records.db"
+
+
+@pytest.mark.parametrize("case", [_read_only_directory, _read_only_file])
+def test_verify_a_store_one_may_not_write(tmp_path: Path, case: Callable[[Path], Path]) -> None:
+    """An archived copy, another account's store: verified without creating a file."""
+    url = url_of(case(tmp_path))
+    before = state_of(tmp_path)
+    time.sleep(0.01)
+    try:
+        done = _verify(url, privileged=False)
+        after = state_of(tmp_path)
+    finally:
+        for path in (tmp_path, *tmp_path.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert f"{url} is intact: 5 entries checked" in done.stdout
+    assert after == before
+
+
+_READER = """
+import sys
+from dualduty.storage import StoreError, open_store
+store = open_store(sys.argv[1], readonly=True)
+print(store.backend.access, len(store), flush=True)
+for _ in sys.stdin:
+    try:
+        check = store.verify()
+        print("verified", check.ok, check.checked, flush=True)
+    except StoreError as exc:
+        print("error", exc, flush=True)
+store.close()
+"""
+
+
+def test_a_writer_changing_a_store_read_without_locks_is_noticed(tmp_path: Path) -> None:
+    """A store this process may not write is read without locks (``immutable``): a writer
+    that starts meanwhile must not make it read a half-changed file."""
+    path = _read_only_directory(tmp_path)
+    url = url_of(path)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _READER, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_without_root_powers,  # noqa: PLW1509 (no threads started by this test)
+    )
+    assert reader.stdin is not None
+    assert reader.stdout is not None
+
+    def verify() -> str:
+        assert reader.stdin is not None
+        assert reader.stdout is not None
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        return reader.stdout.readline().strip()
+
+    try:
+        assert reader.stdout.readline().strip() == "immutable 5"
+        writer = open_store(url)  # (this process may write: root, or the owner)
+        try:
+            writer.append(*notes("wang", 0, 3))
+            # committed to -wal only, the file itself as it was: still a true reading
+            assert verify() == "verified True 5"
+        finally:
+            writer.close()  # the last connection: copies -wal into the file
+        assert verify() == (
+            f"error store {url}: the file changed while it was read: a writer has opened it "
+            "since. It is read without locks, as this process may not write the file or its "
+            "directory; open it again to read it"
+        )
+        reader.stdin.close()
+        assert reader.wait(timeout=30) == 0, reader.stderr.read() if reader.stderr else ""
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+        for stream in (reader.stdout, reader.stderr):
+            if stream is not None:
+                stream.close()
+    try:
+        done = _verify(url, privileged=False)
+    finally:
+        for p in (tmp_path, *tmp_path.rglob("*")):
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert f"{url} is intact: 8 entries checked" in done.stdout

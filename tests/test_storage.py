@@ -7,6 +7,7 @@ refusals) and store URLs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -20,19 +21,23 @@ import attrs
 import pendulum
 import pytest
 
+from dualduty.cli import main
 from dualduty.errors import DualdutyError
 from dualduty.hookspecs import AppendedContext
-from dualduty.plugins import Hooks, hookimpl
+from dualduty.plugins import BUILTIN, Hooks, hookimpl, make_plugin_manager
 from dualduty.records import RECORD_KINDS, Note, Record, kind_of, record_kind
-from dualduty.records.base import school, unit
+from dualduty.records.base import Entry, school, unit
 from dualduty.storage import (
     GENESIS,
     AppendObserverError,
+    MessageRow,
     OutboxMessage,
     Query,
     Row,
     Store,
+    StoreBackend,
     StoreError,
+    Writer,
     open_store,
 )
 from dualduty.storage import sqlite as sqlite_module
@@ -352,6 +357,30 @@ def test_verify_names_the_first_bad_entry(backend: Backend, how: str) -> None:
     assert check.head == entries[first_bad - 2].hash or how == "edit body and hash"
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "Asia/Kathmandu"])
+def test_verify_checks_times_at_the_ends_of_the_calendar(backend: Backend, zone: str) -> None:
+    """The time column must be the instant of the stored text to the microsecond, also
+    for offsets in seconds (Shanghai's local mean time before 1901) and at the ends."""
+    times = [
+        dt.datetime(1, 1, 2, tzinfo=dt.UTC),
+        dt.datetime(1900, 6, 1, 12, 0, 0, 1, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 31, 1, 30, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 30, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+    ]
+    url = backend.url
+    memory = backend.memory
+    with Store(memory, timezone=zone) if memory else open_store(url, timezone=zone) as store:
+        store.append(*(note(f"n{i}", at=at) for i, at in enumerate(times)))
+        assert store.verify().ok
+    backend.rewrite(lambda rows: [r._replace(ts=r.ts + 1) if r.seq == 2 else r for r in rows])
+    with backend.open() as store:
+        check = store.verify()
+    assert (check.first_bad, check.reason) == (
+        2,
+        "entry 2: its indexed columns differ from its content",
+    )
+
+
 def test_a_cut_off_tail_shows_in_the_head(backend: Backend) -> None:
     """Deleting the last entries leaves a valid chain: only a published head reveals it."""
     with backend.open() as store:
@@ -366,17 +395,244 @@ def test_a_cut_off_tail_shows_in_the_head(backend: Backend) -> None:
 
 def test_sqlite_records_are_append_only(sqlite_url: str) -> None:
     with open_store(sqlite_url) as store:
-        store.append(note("a"), note("b"))
+        store.append(note("a", school("s1")), note("b", school("s1"), unit("planning")))
     path = sqlite_module.path_of(sqlite_url)
     with sqlite3.connect(path) as db:
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             db.execute("UPDATE records SET actor = 'wang' WHERE seq = 1")
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             db.execute("DELETE FROM records WHERE seq = 2")
+        # the subject index behind reads by subject, too
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE subjects SET subject = 'school:s2' WHERE seq = 1")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE subjects SET seq = 1 WHERE seq = 2 AND subject = 'unit:planning'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("DELETE FROM subjects WHERE seq = 2")
     db.close()
     with open_store(sqlite_url) as store:
         assert store.verify().ok
         assert [e.record.actor for e in store.read()] == ["zhao", "zhao"]
+        assert [e.seq for e in store.read(subject=school("s1"))] == [1, 2]
+        assert [e.seq for e in store.read(subject=unit("planning"))] == [2]
+
+
+# -- verify checks the subject index too ----------------------------------------------------
+
+
+def index_store(url: str) -> list[Entry]:
+    """100 entries: every tenth concerns nothing, the others a school, the even ones a
+    section too. Entry 42 concerns school:s2 and unit:planning; entry 43 school:s3."""
+    records = []
+    for i in range(1, 101):
+        subjects = [school(f"s{i % 5}")] + ([unit("planning")] if i % 2 == 0 else [])
+        at = AT + dt.timedelta(hours=i)
+        records.append(note(f"巡查 {i}", *([] if i % 10 == 0 else subjects), at=at))
+    with open_store(url) as store:
+        return store.append(*records)
+
+
+def alter(url: str, sql: str) -> None:
+    """Run *sql* on the file with its append-only guards dropped, as an editor could."""
+    db = sqlite3.connect(sqlite_module.path_of(url))
+    try:
+        guards = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+        db.executescript("".join(f"DROP TRIGGER {name};\n" for name in guards) + sql)
+    finally:
+        db.close()
+
+
+DIFFERS = "entry 42: its subject index differs from its content (index altered: "
+
+INDEX_TAMPERING: dict[str, tuple[str, str]] = {
+    "a row deleted": (
+        "DELETE FROM subjects WHERE seq = 42 AND subject = 'unit:planning'",
+        DIFFERS + "missing unit:planning)",
+    ),
+    "every row of the entry deleted": (
+        "DELETE FROM subjects WHERE seq = 42",
+        DIFFERS + "missing school:s2, unit:planning)",
+    ),
+    "a row added": (
+        "INSERT INTO subjects (subject, seq) VALUES ('school:s9', 42)",
+        DIFFERS + "extra school:s9)",
+    ),
+    "a row changed": (
+        "UPDATE subjects SET subject = 'school:s9' WHERE seq = 42 AND subject = 'school:s2'",
+        DIFFERS + "missing school:s2; extra school:s9)",
+    ),
+    "a row moved to the next entry": (
+        "UPDATE subjects SET seq = 43 WHERE seq = 42 AND subject = 'school:s2'",
+        DIFFERS + "missing school:s2)",
+    ),
+    "a row moved from the next entry": (
+        "UPDATE subjects SET seq = 42 WHERE seq = 43",
+        DIFFERS + "extra school:s3)",
+    ),
+    "two rows made one": (
+        "DELETE FROM subjects WHERE seq = 42; INSERT INTO subjects (subject, seq) "
+        "VALUES ('school:s2' || char(31) || 'unit:planning', 42)",
+        DIFFERS + "a row names several subjects)",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(INDEX_TAMPERING))
+def test_verify_checks_the_subject_index(sqlite_url: str, how: str) -> None:
+    """Reads by subject use the index: an edit there is named like an edited entry."""
+    sql, reason = INDEX_TAMPERING[how]
+    entries = index_store(sqlite_url)
+    alter(sqlite_url, sql)
+    with open_store(sqlite_url, readonly=True) as store:  # as `dualduty verify` opens it
+        check = store.verify()
+    assert (check.ok, check.first_bad, check.checked, check.total) == (False, 42, 41, 100)
+    assert check.reason == reason
+    assert check.head == entries[40].hash  # the entries before it are good
+
+
+def test_an_altered_index_misleads_reads_until_verify_names_it(sqlite_url: str) -> None:
+    index_store(sqlite_url)
+    with open_store(sqlite_url) as store:
+        planning = [e.seq for e in store.read(subject=unit("planning"))]
+    assert 42 in planning
+    alter(sqlite_url, "DELETE FROM subjects WHERE seq = 42 AND subject = 'unit:planning'")
+    with open_store(sqlite_url) as store:
+        assert [e.seq for e in store.read(subject=unit("planning"))] == [
+            seq for seq in planning if seq != 42
+        ]
+        assert store.verify().first_bad == 42
+
+
+@pytest.mark.parametrize(
+    ("seq", "first_bad", "checked", "reason"),
+    [
+        (
+            "40",  # an entry that concerns nothing
+            40,
+            39,
+            "entry 40: its subject index differs from its content (index altered: extra school:s1)",
+        ),
+        (
+            "142",  # past the last entry
+            142,
+            100,
+            "entry 142: the subject index has rows for it, but the store holds no such entry "
+            "(index altered)",
+        ),
+        (
+            "0",
+            1,
+            0,
+            "the subject index has rows for an entry 0, which cannot be (index altered)",
+        ),
+        (
+            "'x'",
+            101,
+            100,
+            "the subject index has rows for an entry 'x', which cannot be (index altered)",
+        ),
+    ],
+)
+def test_verify_names_index_rows_for_no_such_entry(
+    sqlite_url: str, seq: str, first_bad: int, checked: int, reason: str
+) -> None:
+    entries = index_store(sqlite_url)
+    alter(sqlite_url, f"INSERT INTO subjects (subject, seq) VALUES ('school:s1', {seq})")
+    with open_store(sqlite_url, readonly=True) as store:
+        check = store.verify()
+    assert (check.ok, check.first_bad, check.checked, check.total) == (
+        False,
+        first_bad,
+        checked,
+        100,
+    )
+    assert check.reason == reason
+    assert check.head == (entries[checked - 1].hash if checked else GENESIS)
+
+
+def _edit_entry(url: str, seq: int) -> None:
+    path = sqlite_module.path_of(url)
+    with sqlite3.connect(path) as db:
+        (body,) = db.execute("SELECT body FROM records WHERE seq = ?", (seq,)).fetchone()
+    db.close()
+    altered = body.replace("巡查".encode(), "检查".encode())
+    alter(url, f"UPDATE records SET body = x'{altered.hex()}' WHERE seq = {seq}")
+
+
+@pytest.mark.parametrize(
+    ("edited", "first_bad", "reason"),
+    [
+        (30, 30, "entry 30: its content does not match its hash (altered after writing)"),
+        (50, 42, DIFFERS + "missing unit:planning)"),
+    ],
+)
+def test_verify_names_the_earlier_of_a_bad_entry_and_a_bad_index(
+    sqlite_url: str, edited: int, first_bad: int, reason: str
+) -> None:
+    entries = index_store(sqlite_url)
+    alter(sqlite_url, "DELETE FROM subjects WHERE seq = 42 AND subject = 'unit:planning'")
+    _edit_entry(sqlite_url, edited)
+    with open_store(sqlite_url) as store:
+        check = store.verify()
+    assert (check.first_bad, check.checked, check.reason) == (first_bad, first_bad - 1, reason)
+    assert check.head == entries[first_bad - 2].hash
+
+
+def test_memory_store_checks_its_index_too() -> None:
+    backend = MemoryBackend()
+    with Store(backend) as store:
+        store.append(note("a", school("s1")), note("b", school("s1"), unit("planning")))
+        assert store.verify().ok
+        backend.by_subject["school:s1"].remove(2)
+        check = store.verify()
+    assert (check.first_bad, check.checked) == (2, 1)
+    assert check.reason == (
+        "entry 2: its subject index differs from its content (index altered: missing school:s1)"
+    )
+
+
+class Minimal:
+    """A backend with only what StoreBackend requires: no ``check_index``."""
+
+    def __init__(self, inner: MemoryBackend) -> None:
+        self.inner = inner
+        self.url = inner.url
+
+    def writing(self) -> contextlib.AbstractContextManager[Writer]:
+        return self.inner.writing()
+
+    def select(self, query: Query) -> Iterator[Row]:
+        return self.inner.select(query)
+
+    def count(self) -> int:
+        return self.inner.count()
+
+    def messages(self, state: str | None = None, limit: int | None = None) -> list[MessageRow]:
+        return self.inner.messages(state, limit)
+
+    def update_message(
+        self, message_id: int, *, state: str, attempts: int, next_ts: int, detail: str
+    ) -> None:
+        self.inner.update_message(
+            message_id, state=state, attempts=attempts, next_ts=next_ts, detail=detail
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_check_index_is_optional() -> None:
+    """A backend without it verifies its chain; what it cannot check is left unchecked."""
+    inner = MemoryBackend()
+    minimal = Minimal(inner)
+    assert isinstance(minimal, StoreBackend)
+    assert not hasattr(minimal, "check_index")
+    with Store(minimal) as store:
+        store.append(note("a", school("s1")), note("b", school("s1")))
+        inner.by_subject["school:s1"].remove(2)
+        check = store.verify()
+        assert (check.ok, check.checked) == (True, 2)
+    assert Store(inner).verify().first_bad == 2
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -555,6 +811,23 @@ def test_open_store_tells_the_event_plugins(dualduty_hooks: Hooks, sqlite_url: s
     assert recorder.seen == [AppendedContext(sqlite_url, tuple(entries))]
 
 
+def test_open_store_tells_the_event_plugins_registered_when_it_opened(
+    dualduty_hooks: Hooks, sqlite_url: str
+) -> None:
+    """No event plugin: no observer to run on every commit. One registered later is told
+    by the stores opened after it."""
+    with open_store(sqlite_url, hooks=dualduty_hooks) as store:
+        assert store._observers == []
+        late = Recorder()
+        dualduty_hooks.pm.register(late)
+        store.append(note("a"))
+    assert late.seen == []
+    with open_store(sqlite_url, hooks=dualduty_hooks) as store:
+        assert len(store._observers) == 1
+        entries = store.append(note("b"))
+    assert late.seen == [AppendedContext(sqlite_url, tuple(entries))]
+
+
 def test_failing_event_plugin_is_reported_after_commit(dualduty_hooks: Hooks) -> None:
     dualduty_hooks.pm.register(Recorder(fail=True))
     with open_store("memory:", hooks=dualduty_hooks) as store:
@@ -638,8 +911,11 @@ def test_sqlite_migrates_forward(sqlite_url: str, monkeypatch: pytest.MonkeyPatc
         entries = store.append(note("a"), note("b"))
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, NEXT))
     monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    with pytest.raises(StoreError, match=r"schema version 1 needs migrating to 2"):
-        open_store(sqlite_url, readonly=True)
+    with open_store(sqlite_url, readonly=True) as store:  # read as it is, not migrated
+        assert list(store.read()) == entries
+        assert store.verify().ok
+        assert isinstance(store.backend, SqliteBackend)
+        assert store.backend.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     with open_store(sqlite_url) as store:
         assert list(store.read()) == entries
         assert store.verify().ok
@@ -649,6 +925,185 @@ def test_sqlite_migrates_forward(sqlite_url: str, monkeypatch: pytest.MonkeyPatc
         assert db.execute("SELECT count(*) FROM pledges").fetchone()[0] == 0
     with open_store(sqlite_url, readonly=True) as store:
         assert list(store.read()) == entries
+
+
+def v1_store(url: str, monkeypatch: pytest.MonkeyPatch, *records: Record) -> list[Entry]:
+    """Write *records* to a new store as a dualduty of schema version 1 did: only the
+    first migration, no guard on the subject index."""
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", sqlite_module.MIGRATIONS[:1])
+        m.setattr(sqlite_module, "SCHEMA_VERSION", 1)
+        with open_store(url) as store:
+            return store.append(*records)
+
+
+def schema_of(path: Path) -> tuple[int, set[str]]:
+    """The file's schema version and the names of its triggers."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    finally:
+        db.close()
+    return version, names
+
+
+RECORDS_GUARDS = {"records_no_update", "records_no_delete"}
+SUBJECTS_GUARDS = {"subjects_no_update", "subjects_no_delete"}
+
+
+def test_sqlite_version_1_is_migrated_when_opened_for_writing(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "records.db"
+    entries = v1_store(
+        sqlite_url, monkeypatch, note("a", school("s1")), note("b", school("s1"), unit("planning"))
+    )
+    assert schema_of(path) == (1, RECORDS_GUARDS)
+    with open_store(sqlite_url) as store:
+        assert list(store.read()) == entries
+        assert [e.seq for e in store.read(subject=unit("planning"))] == [2]
+        check = store.verify()
+        assert (check.ok, check.checked, check.head) == (True, 2, entries[-1].hash)
+        more = store.append(note("c", school("s1")))
+    assert SCHEMA_VERSION == 2
+    assert schema_of(path) == (2, RECORDS_GUARDS | SUBJECTS_GUARDS)
+    db = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("DELETE FROM subjects WHERE seq = 2")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE subjects SET subject = 'school:s2' WHERE seq = 1")
+    finally:
+        db.close()
+    with open_store(sqlite_url, readonly=True) as store:
+        assert list(store.read()) == [*entries, *more]
+        assert store.verify().ok
+
+
+def test_sqlite_version_1_is_read_as_it_is_when_read_only(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dualduty verify` must work on a store one may not write to: no migration needed."""
+    path = tmp_path / "records.db"
+    entries = v1_store(sqlite_url, monkeypatch, *(note(f"n{i}", school("s1")) for i in range(5)))
+    before = files_in(tmp_path)
+    with open_store(sqlite_url, readonly=True) as store:
+        assert list(store.read()) == entries
+        assert [e.seq for e in store.read(subject=school("s1"))] == [1, 2, 3, 4, 5]
+        check = store.verify()
+        assert (check.ok, check.checked, check.head) == (True, 5, entries[-1].hash)
+        with pytest.raises(StoreError, match="opened read-only; cannot write"):
+            store.append(note("more"))
+    assert files_in(tmp_path) == before
+    assert schema_of(path) == (1, RECORDS_GUARDS)
+    # version 1 left its subject index unguarded: an edit there is still named
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("DELETE FROM subjects WHERE seq = 4")
+    db.close()
+    with open_store(sqlite_url, readonly=True) as store:
+        check = store.verify()
+    assert (check.first_bad, check.checked) == (4, 3)
+    assert check.reason == (
+        "entry 4: its subject index differs from its content (index altered: missing school:s1)"
+    )
+
+
+def test_sqlite_read_only_needs_a_schema(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    with pytest.raises(StoreError) as info:
+        open_store(f"sqlite:///{path}", readonly=True)
+    assert str(info.value) == (
+        f"store sqlite:///{path}: not a store yet (schema version 0); open it once for "
+        "writing to create one"
+    )
+    assert files_in(tmp_path) == {"empty.db": b""}
+
+
+# -- a read-only open leaves the directory as it was ----------------------------------------------
+
+
+def state_of(directory: Path) -> tuple[dict[str, bytes], dict[str, int]]:
+    """Every file in *directory* with its content and its modification time."""
+    files = files_in(directory)
+    return files, {name: (directory / name).stat().st_mtime_ns for name in files}
+
+
+def test_sqlite_read_only_open_leaves_no_files(sqlite_url: str, tmp_path: Path) -> None:
+    """Without a writer, SQLite would leave an empty -wal and a -shm beside the file."""
+    with open_store(sqlite_url) as store:
+        entries = store.append(*(note(f"n{i}", school("s1")) for i in range(20)))
+    before = state_of(tmp_path)
+    assert list(before[0]) == ["records.db"]  # the writer removed its -wal and -shm
+    time.sleep(0.01)  # a change now would show in the modification time
+    with open_store(sqlite_url, readonly=True) as store:
+        assert list(store.read()) == entries
+        assert store.verify().ok
+        assert store.head() == (20, entries[-1].hash)
+    assert state_of(tmp_path) == before
+    assert main(["verify", "--db", sqlite_url]) == 0
+    assert state_of(tmp_path) == before
+
+
+def test_sqlite_read_only_open_reads_a_writers_log(sqlite_url: str, tmp_path: Path) -> None:
+    """While a writer has the store open, what it committed may be in -wal only."""
+    writer = open_store(sqlite_url)
+    try:
+        entries = writer.append(*(note(f"n{i}") for i in range(5)))
+        log = tmp_path / "records.db-wal"
+        assert log.stat().st_size > 0  # not yet checkpointed into the file
+        with open_store(sqlite_url, readonly=True) as store:
+            assert isinstance(store.backend, SqliteBackend)
+            assert store.backend.access == "wal"
+            assert list(store.read()) == entries
+            check = store.verify()
+            assert (check.ok, check.checked, check.head) == (True, 5, entries[-1].hash)
+        assert log.exists()  # the writer's, left to it
+        entries += writer.append(note("n5"))
+    finally:
+        writer.close()
+    assert list(files_in(tmp_path)) == ["records.db"]
+    with open_store(sqlite_url, readonly=True) as store:
+        assert list(store.read()) == entries
+
+
+def test_sqlite_read_only_open_of_a_path_with_uri_characters(tmp_path: Path) -> None:
+    """A read-only open names the file in a URI: '?', '#', '%' and Chinese are escaped."""
+    folder = tmp_path / "台账 #1?%20"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'records.db'}"
+    with open_store(url) as writer:  # open: the reader goes through its -wal, by URI
+        entries = writer.append(note("a"), note("b"))
+        with open_store(url, readonly=True) as store:
+            assert isinstance(store.backend, SqliteBackend)
+            assert store.backend.access == "wal"
+            assert list(store.read()) == entries
+            assert store.verify().ok
+
+
+def test_sqlite_read_only_open_then_a_writer_starts(sqlite_url: str, tmp_path: Path) -> None:
+    """A reader opened while nobody writes takes part in SQLite's locking like any reader."""
+    with open_store(sqlite_url) as store:
+        entries = store.append(*(note(f"n{i}", school("s1")) for i in range(3)))
+    reader = open_store(sqlite_url, readonly=True)
+    try:
+        assert isinstance(reader.backend, SqliteBackend)
+        assert reader.backend.access == "query_only"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.backend.db.execute("DELETE FROM outbox")
+        with open_store(sqlite_url) as writer:
+            entries += writer.append(note("n3", school("s1")))
+            assert reader.verify().ok  # the writer's commit, not yet checkpointed
+        assert list(reader.read(subject=school("s1"))) == entries
+    finally:
+        reader.close()
+    # the last to close, the reader checkpointed the writer's log and removed it
+    assert list(files_in(tmp_path)) == ["records.db"]
+    with open_store(sqlite_url, readonly=True) as store:
+        assert list(store.read()) == entries
+        assert store.verify().ok
 
 
 def test_sqlite_refuses_a_newer_schema(sqlite_url: str, tmp_path: Path) -> None:
@@ -749,8 +1204,14 @@ def test_sqlite_write_error_rolls_back_and_is_a_store_error(sqlite_url: str) -> 
             clash()
         assert [e.record.data.text for e in store.read()] == ["a"]
         assert store.outbox(state=None) == []
-        assert store.verify().ok
         assert not store.backend.db.in_transaction
+        # the entries are intact; the row put in the index behind the store's back is not
+        check = store.verify()
+        assert (check.ok, check.checked, check.total, check.first_bad) == (False, 1, 1, 3)
+        assert check.reason == (
+            "entry 3: the subject index has rows for it, but the store holds no such entry "
+            "(index altered)"
+        )
 
 
 def test_sqlite_failed_creation_leaves_no_file(
@@ -769,9 +1230,47 @@ def test_sqlite_failed_creation_leaves_no_file(
 def test_unknown_scheme() -> None:
     with pytest.raises(StoreError) as info:
         open_store("foo://x")
-    message = str(info.value)
-    assert message.startswith("no storage plugin opens 'foo' URLs (foo://x)")
-    assert "memory:, sqlite:///path" in message
+    assert str(info.value) == (
+        "no storage plugin opens 'foo' URLs (foo://x); built in: memory:, sqlite:///path; "
+        "see `dualduty plugins` for what is installed"
+    )
+
+
+@pytest.mark.parametrize(("url", "scheme"), [("memory:", "memory"), ("foo://x", "foo")])
+def test_unknown_scheme_with_the_builtin_plugin_disabled(
+    monkeypatch: pytest.MonkeyPatch, url: str, scheme: str
+) -> None:
+    monkeypatch.setenv("DUALDUTY_DISABLED_PLUGINS", f" other , {BUILTIN} ")
+    h = Hooks(make_plugin_manager(entry_points=False))
+    with pytest.raises(StoreError) as info:
+        open_store(url, hooks=h)
+    assert str(info.value) == (
+        f"no storage plugin opens {scheme!r} URLs ({url}); the built-in plugin "
+        "'dualduty.builtin' (memory:, sqlite:///path) is disabled by "
+        "DUALDUTY_DISABLED_PLUGINS=other,dualduty.builtin; see `dualduty plugins` for what "
+        "is installed"
+    )
+
+
+def test_unknown_scheme_without_the_builtin_plugin() -> None:
+    import pluggy
+
+    from dualduty import hookspecs
+
+    blocked = make_plugin_manager(entry_points=False)
+    blocked.unregister(name=BUILTIN)
+    blocked.set_blocked(BUILTIN)
+    bare = pluggy.PluginManager("dualduty")
+    bare.add_hookspecs(hookspecs)
+    for pm, why in [
+        (blocked, "is disabled in this plugin manager"),
+        (bare, "is not registered with this plugin manager"),
+    ]:
+        with pytest.raises(StoreError) as info:
+            open_store("memory:", hooks=Hooks(pm))
+        message = str(info.value)
+        assert why in message
+        assert "built in:" not in message
 
 
 @pytest.mark.parametrize(

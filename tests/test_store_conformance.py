@@ -45,6 +45,11 @@ class TestMemoryStore(StoreConformance):
         row = rows[seq - 1]
         rows[seq - 1] = row._replace(body=row.body.replace(b'"actor":"', b'"actor":"x', 1))
 
+    def tamper_index(self, url: str, seq: int) -> None:
+        assert self.backend is not None
+        subject = self.backend.rows[seq - 1].subjects[0]
+        self.backend.by_subject[subject].remove(seq)
+
 
 class TestSqliteStore(StoreConformance):
     """``sqlite:///path``: a new file per test."""
@@ -59,6 +64,16 @@ class TestSqliteStore(StoreConformance):
             (body,) = db.execute("SELECT body FROM records WHERE seq = ?", (seq,)).fetchone()
             altered = body.replace(b'"actor":"', b'"actor":"x', 1)
             cur = db.execute("UPDATE records SET body = ? WHERE seq = ?", (altered, seq))
+            assert cur.rowcount == 1
+
+    def tamper_index(self, url: str, seq: int) -> None:
+        with sqlite3.connect(path_of(url)) as db:
+            db.execute("DROP TRIGGER subjects_no_delete")
+            cur = db.execute(
+                "DELETE FROM subjects WHERE seq = ? AND subject = "
+                "(SELECT min(subject) FROM subjects WHERE seq = ?)",
+                (seq, seq),
+            )
             assert cur.rowcount == 1
 
 
@@ -158,6 +173,31 @@ def test_tampering_not_applicable_without_a_hook() -> None:
     kit = _Kit()
     with pytest.raises(pytest.skip.Exception, match=r"not applicable: _Kit does not define tamper"):
         kit.test_tampering_detected(kit.open("memory:"), "memory:")
+    with pytest.raises(
+        pytest.skip.Exception, match=r"not applicable: _Kit does not define tamper_index"
+    ):
+        kit.test_index_tampering_detected(kit.open("memory:"), "memory:")
+
+
+class _UncheckedIndex(MemoryBackend):
+    """A broken backend: it says it checks its index, but finds nothing wrong."""
+
+    def check_index(self, last: int) -> None:
+        return None
+
+
+def test_kit_catches_a_backend_not_checking_its_index() -> None:
+    class Kit(_Kit):
+        backend_class = _UncheckedIndex
+
+        def tamper_index(self, url: str, seq: int) -> None:
+            self.backend.by_subject["school:s1"].remove(seq)
+
+    kit = Kit()
+    with pytest.raises(AssertionError, match="verify did not notice entry 3 was altered"):
+        kit.test_index_tampering_detected(kit.open("memory:"), "memory:")
+    kit = type("K", (Kit,), {"backend_class": MemoryBackend})()
+    kit.test_index_tampering_detected(kit.open("memory:"), "memory:")
 
 
 def test_kit_as_a_third_party_runs_it(pytester: pytest.Pytester) -> None:
@@ -193,8 +233,14 @@ def test_kit_as_a_third_party_runs_it(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rs")
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0, result.stdout.str()
-    assert outcomes["skipped"] == 1
-    result.stdout.fnmatch_lines(["*not applicable: TestDistrictStore does not define tamper*"])
+    assert outcomes["skipped"] == 2
+    result.stdout.fnmatch_lines(
+        [
+            "*not applicable: TestDistrictStore does not define tamper(url, seq)*",
+            "*not applicable: TestDistrictStore does not define tamper_index(url, seq)*",
+        ],
+        consecutive=False,
+    )
     # threads only: no processes variant of the concurrency test for a one-process store
     result.stdout.no_fnmatch_line("*processes*")
     names = [r.nodeid for r in result.reprec.getreports("pytest_runtest_logreport")]  # type: ignore[attr-defined]

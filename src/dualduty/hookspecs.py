@@ -110,7 +110,8 @@ def dualduty_record_appended(context: AppendedContext) -> None:
     The records are already durable when this runs: an exception here is reported to
     the caller as :class:`dualduty.storage.AppendObserverError`, which says they were
     committed. For delivery that must not be lost, write to the outbox in the
-    transaction instead.
+    transaction instead. A store tells the plugins that implement this hook when it is
+    opened (:func:`dualduty.storage.open_store`); register yours before opening.
 
     :param context: the store's URL and the appended entries.
 

@@ -6,6 +6,8 @@ Open a store with :func:`open_store`; backends come from storage plugins
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import GENESIS, MessageRow, Query, Row, StoreBackend, StoreError, Writer
 from .store import (
     AppendObserverError,
@@ -43,6 +45,11 @@ def open_store(
 ) -> Store:
     """Open the store at *url* through the storage plugins.
 
+    The store tells the event plugins (:func:`~dualduty.hookspecs.dualduty_record_appended`)
+    about every transaction it commits: the plugins registered when it was opened. A
+    plugin registered later is not told by stores already open; open the store after
+    registering it. When no plugin implements that hook, committing costs nothing more.
+
     :param url: ``memory:``, ``sqlite:///relative.db``, ``sqlite:////absolute.db``, or a
         URL a plugin understands (``postgresql://…``).
     :param readonly: open without writing; the store must exist.
@@ -64,14 +71,33 @@ def open_store(
             )
         scheme = url.split(":", 1)[0]
         raise StoreError(
-            f"no storage plugin opens {scheme!r} URLs ({_safe(url)}); built in: memory:, "
-            "sqlite:///path; see `dualduty plugins` for what is installed"
+            f"no storage plugin opens {scheme!r} URLs ({_safe(url)}); {_builtin_stores(h.pm)}; "
+            "see `dualduty plugins` for what is installed"
         )
+    if not h.pm.hook.dualduty_record_appended.get_hookimpls():
+        return Store(backend, timezone=timezone)
 
     def notify(entries: object) -> None:
         h.record_appended(backend.url, entries)  # type: ignore[arg-type]
 
     return Store(backend, timezone=timezone, observers=[notify])
+
+
+def _builtin_stores(pm: Any) -> str:
+    """What the built-in plugin offers, or why it offers nothing here."""
+    import os
+
+    from dualduty.plugins import BUILTIN
+
+    stores = "memory:, sqlite:///path"
+    if pm.has_plugin(BUILTIN):
+        return f"built in: {stores}"
+    if not pm.is_blocked(BUILTIN):
+        return f"the built-in plugin ({stores}) is not registered with this plugin manager"
+    variable = "DUALDUTY_DISABLED_PLUGINS"
+    names = [name.strip() for name in os.environ.get(variable, "").split(",") if name.strip()]
+    by = f"by {variable}={','.join(names)}" if BUILTIN in names else "in this plugin manager"
+    return f"the built-in plugin {BUILTIN!r} ({stores}) is disabled {by}"
 
 
 def _safe(url: str) -> str:

@@ -53,6 +53,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 _EPOCH_DAYS = _EPOCH_NAIVE.toordinal()
 _US = 1_000_000
+_ONE_US = dt.timedelta(microseconds=1)
 _DAY_US = 86_400 * _US
 _MAX_WALL_US = (dt.datetime.max - _EPOCH_NAIVE) // dt.timedelta(microseconds=1)
 _HH_MM = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]  # by minute of the day
@@ -440,35 +441,39 @@ def check_chain(rows: Iterable[Row], prev: str = GENESIS, seq: int = 0) -> tuple
     (kind, actor, time, subjects) must say what the body says.
     """
     good = 0
+    sha256 = hashlib.sha256
+    loads = orjson.loads
     for row in rows:
         seq += 1
-        where = f"entry {row.seq}"
         if row.seq != seq:
-            return good, f"{where}: expected entry {seq} next (entries missing or out of order)"
-        digest = hashlib.sha256(row.body).hexdigest()
-        if digest != row.hash:
-            return good, f"{where}: its content does not match its hash (altered after writing)"
+            return good, (
+                f"entry {row.seq}: expected entry {seq} next (entries missing or out of order)"
+            )
+        body = row.body
+        if sha256(body).hexdigest() != row.hash:
+            return good, f"entry {seq}: its content does not match its hash (altered after writing)"
         try:
-            doc = orjson.loads(row.body)
+            doc = loads(body)
         except orjson.JSONDecodeError:
-            return good, f"{where}: its content is not JSON"
+            return good, f"entry {seq}: its content is not JSON"
         if not isinstance(doc, dict):
-            return good, f"{where}: its content is not an entry (a JSON object)"
+            return good, f"entry {seq}: its content is not an entry (a JSON object)"
         if doc.get("prev") != prev:
-            return good, f"{where}: does not follow the entry before (chain broken)"
-        if doc.get("seq") != row.seq:
-            return good, f"{where}: its content says it is entry {doc.get('seq')}"
+            return good, f"entry {seq}: does not follow the entry before (chain broken)"
+        if doc.get("seq") != seq:
+            return good, f"entry {seq}: its content says it is entry {doc.get('seq')}"
         try:
-            ts = to_ts(dt.datetime.fromisoformat(doc["at"]))
+            # microseconds since the epoch, exactly as to_ts() gives (a naive time fails)
+            ts = (_fromiso(doc["at"]) - _EPOCH) // _ONE_US
         except (KeyError, TypeError, ValueError):
-            return good, f"{where}: its time is missing, or not ISO 8601 with a zone offset"
+            return good, f"entry {seq}: its time is missing, or not ISO 8601 with a zone offset"
         if (
             doc.get("kind") != row.kind
             or doc.get("actor") != row.actor
-            or tuple(doc.get("subjects", ())) != tuple(row.subjects)
             or ts != row.ts
+            or tuple(doc.get("subjects", ())) != tuple(row.subjects)
         ):
-            return good, f"{where}: its indexed columns differ from its content"
+            return good, f"entry {seq}: its indexed columns differ from its content"
         prev = row.hash
         good += 1
     return good, None

@@ -10,6 +10,7 @@ semantics.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -104,6 +105,22 @@ class StoreBackend(Protocol):
     """A place that keeps sealed rows. Implement this to add a storage plugin.
 
     Return an instance from the :func:`~dualduty.hookspecs.dualduty_open_store` hook.
+
+    A backend that keeps an index of entries by subject (what reads by ``subject`` use)
+    may also implement one optional method, which :meth:`Store.verify()
+    <dualduty.storage.Store.verify>` calls when it is there (the SQLite backend has it):
+
+    .. py:method:: check_index(last: int) -> tuple[int, str] | None
+
+       Compare the index with the entries' own subjects (:attr:`Row.subjects`, which
+       ``verify`` checks against each entry's content): the ``seq`` of the first entry up
+       to *last* whose index rows differ from its subjects, with the reason, or ``None``
+       when they agree. Index rows for an entry the store does not hold also count, at
+       their ``seq``, even past *last*. Read the entries and the index in one snapshot,
+       so that a writer appending meanwhile causes no false alarm.
+
+       Without it, ``verify`` checks the chain and the indexed columns of each row, but
+       cannot tell whether reads by subject find the right entries.
     """
 
     url: str
@@ -132,3 +149,40 @@ class StoreBackend(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+def index_differs(seq: int, subjects: Sequence[str], indexed: Sequence[str]) -> str | None:
+    """Why entry *seq*'s rows in a subject index (*indexed*) differ from its *subjects*.
+
+    ``None`` when they name the same subjects, in any order. For backends implementing
+    ``check_index``, so that every backend gives the same reason.
+    """
+    want, got = Counter(subjects), Counter(indexed)
+    if want == got:
+        return None
+    parts = []
+    for what, names in (("missing", want - got), ("extra", got - want)):
+        if names:
+            shown = (s if isinstance(s, str) and s and s.isprintable() else repr(s) for s in names)
+            parts.append(f"{what} {', '.join(shown)}")
+    return (
+        f"entry {seq}: its subject index differs from its content "
+        f"(index altered: {'; '.join(parts)})"
+    )
+
+
+def index_stray(seq: object, before: int) -> tuple[int, str]:
+    """Where to report index rows for an entry *seq* the store does not hold, and why.
+
+    At *seq* itself when it is a position (a whole number from 1); otherwise at *before*,
+    the position of the entry the walk had reached.
+    """
+    if isinstance(seq, int) and seq >= 1:
+        return seq, (
+            f"entry {seq}: the subject index has rows for it, but the store holds no "
+            "such entry (index altered)"
+        )
+    return (
+        before,
+        f"the subject index has rows for an entry {seq!r}, which cannot be (index altered)",
+    )

@@ -8,7 +8,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from .base import GENESIS, MessageRow, Query, Row, StoreError
+from .base import GENESIS, MessageRow, Query, Row, StoreError, index_differs, index_stray
 
 __all__ = ["MemoryBackend"]
 
@@ -88,6 +88,24 @@ class MemoryBackend:
 
     def count(self) -> int:
         return len(self.rows)
+
+    def check_index(self, last: int) -> tuple[int, str] | None:
+        """The first entry up to *last* whose entries in :attr:`by_subject` differ from it."""
+        # No lock (verify may run inside a transaction): a commit adds a row before its
+        # index entries, so every index entry copied first has its row in the copy after.
+        index = [(subject, list(seqs)) for subject, seqs in dict(self.by_subject).items()]
+        rows = list(self.rows)
+        by_seq: dict[int, list[str]] = defaultdict(list)
+        for subject, seqs in index:
+            for seq in seqs:
+                by_seq[seq].append(subject)
+        for row in rows[: max(last, 0)]:
+            found = index_differs(row.seq, row.subjects, by_seq.pop(row.seq, ()))
+            if found is not None:
+                return row.seq, found
+        held = {row.seq for row in rows}
+        strays = sorted(seq for seq in by_seq if seq not in held)
+        return index_stray(strays[0], max(last, 0) + 1) if strays else None
 
     def messages(self, state: str | None = None, limit: int | None = None) -> list[MessageRow]:
         found = [m for m in self.outbox if state is None or m.state == state]

@@ -320,19 +320,35 @@ class Store:
     def verify(self) -> Verification:
         """Walk the whole chain and report the first entry that does not match.
 
+        Each entry must hash to its stored hash, name the hash of the entry before and
+        its own position, and have in the columns the backend indexes (kind, actor,
+        time, subjects) what its content says. When the backend can check its index of
+        entries by subject (the optional ``check_index`` of
+        :class:`~dualduty.storage.StoreBackend`; the SQLite backend can), each entry's
+        rows in it must name exactly its subjects too, and no rows may name an entry
+        the store does not hold. ``checked`` and ``head`` then describe the entries
+        before the first bad one, whichever check found it.
+
         The entries the store holds when the walk starts are checked; entries another
         writer appends meanwhile are left to the next walk.
         """
         self._check_open()
-        total = self.backend.count()
-        checked, reason = check_chain(self.backend.select(Query(limit=total)))
+        backend = self.backend
+        total = backend.count()
+        checked, reason = check_chain(backend.select(Query(limit=total)))
         first_bad = None if reason is None else checked + 1
-        head = GENESIS
-        if checked:
-            (row,) = self.backend.select(Query(after_seq=checked - 1, limit=1))
-            head = row.hash
         if reason is None and checked != total:
             first_bad, reason = checked + 1, f"{total - checked} entries out of sequence"
+        check_index = getattr(backend, "check_index", None)
+        if check_index is not None:
+            found: tuple[int, str] | None = check_index(checked)
+            if found is not None and (first_bad is None or found[0] < first_bad):
+                first_bad, reason = found
+                checked = min(checked, first_bad - 1)
+        head = GENESIS
+        if checked:
+            (row,) = backend.select(Query(after_seq=checked - 1, limit=1))
+            head = row.hash
         return Verification(checked, total, first_bad, reason, head)
 
     # -- the outbox ------------------------------------------------------------------

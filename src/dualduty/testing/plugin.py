@@ -21,8 +21,8 @@ named ``dualduty``). It provides two fixtures:
 
         def test_forwarded(dualduty_plugin):
             forwarder = Forwarder()
-            dualduty_plugin(forwarder)
-            with open_store("memory:") as store:
+            dualduty_plugin(forwarder)  # before opening: a store tells the plugins
+            with open_store("memory:") as store:  # registered when it was opened
                 store.append(record)
             assert forwarder.seen
 

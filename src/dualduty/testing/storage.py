@@ -18,11 +18,15 @@ A storage plugin runs the kit in its own test suite by subclassing
         def tamper(self, url: str, seq: int) -> None:  # optional
             my_database.execute("UPDATE records SET body = body || ' ' WHERE seq = %s", seq)
 
+        def tamper_index(self, url: str, seq: int) -> None:  # optional
+            my_database.execute("DELETE FROM subjects WHERE seq = %s LIMIT 1", seq)
+
 Every ``test_*`` method of the class then runs against the backend. The kit checks
 that every registered record kind round-trips, that reads filter by kind, subject,
 period and position, that transactions (outbox included) are all or nothing, that
 writers in two processes lose nothing and keep the chain valid, that the chain verifies
-and that an edited entry is named, that the outbox is written with its record, that
+and that an edited entry is named (and an entry left out of the subject index, for a
+backend that checks its index), that the outbox is written with its record, that
 observer failures are reported after the commit, and that a store opened again sees the
 same data.
 """
@@ -138,6 +142,11 @@ class StoreConformance:
         to the storage might (alter its content, keep its hash). Optional: without it,
         the tampering test is skipped as not applicable, since the kit cannot reach into
         your storage itself.
+    ``tamper_index(url, seq)``
+        removes one of entry *seq*'s rows from the backend's index of entries by
+        subject, behind the store's back. Optional, for a backend that implements
+        ``check_index`` (see :class:`~dualduty.storage.StoreBackend`): without it, the
+        index tampering test is skipped as not applicable.
     ``multiprocess``
         ``True`` (the default) when the URL reaches the same store from another process.
         Concurrent writers are then tested in two processes (``spawn``) as well as in two
@@ -172,6 +181,10 @@ class StoreConformance:
 
     def tamper(self, url: str, seq: int) -> None:
         """Alter entry *seq* in the storage behind *url* without updating its hash."""
+        raise NotImplementedError
+
+    def tamper_index(self, url: str, seq: int) -> None:
+        """Remove one of entry *seq*'s rows from the subject index behind *url*."""
         raise NotImplementedError
 
     # -- the kit's own fixtures ----------------------------------------------------------
@@ -738,6 +751,34 @@ class StoreConformance:
             assert (check.first_bad, check.checked, check.total) == (3, 2, 5)
             assert check.reason is not None
             assert "entry 3" in check.reason
+            assert check.head == entries[1].hash
+        finally:
+            reopened.close()
+
+    def test_index_tampering_detected(self, store: Store, store_url: str) -> None:
+        """An entry left out of the subject index is named by ``verify``.
+
+        Needs :meth:`tamper_index`; skipped as not applicable without it.
+        """
+        if type(self).tamper_index is StoreConformance.tamper_index:
+            pytest.skip(
+                f"not applicable: {type(self).__name__} does not define tamper_index(url, "
+                "seq), so the kit cannot alter the subject index behind the store's back"
+            )
+        entries = store.append(
+            *(_record(Note(f"n{i}"), _at(2024, 9, 1), [school("s1"), unit("u1")]) for i in range(5))
+        )
+        assert store.verify().ok
+        assert [e.seq for e in store.read(subject=unit("u1"))] == [1, 2, 3, 4, 5]
+        store.close()
+        self.tamper_index(store_url, 3)
+        reopened = self.open(store_url)
+        try:
+            check = reopened.verify()
+            assert not check.ok, "verify did not notice entry 3 was altered in the subject index"
+            assert (check.first_bad, check.checked, check.total) == (3, 2, 5)
+            assert check.reason is not None
+            assert check.reason.startswith("entry 3: its subject index differs")
             assert check.head == entries[1].hash
         finally:
             reopened.close()
