@@ -20,7 +20,12 @@ import attrs
 import cattrs
 import pendulum
 
-from dualduty.io._converters import _structure_collection, _structure_date, _structure_table
+from dualduty.io._converters import (
+    _structure_collection,
+    _structure_date,
+    _structure_str,
+    _structure_table,
+)
 
 from ._common import ANNOUNCED_LABELS
 
@@ -41,14 +46,6 @@ def split_ids(cell: str) -> tuple[str, ...]:
 
 
 # -- JSON ------------------------------------------------------------------------------
-
-
-def _json_str(value: Any, type_: type) -> Any:
-    if type_ is not str:  # a str enum: its own constructor says what is wrong
-        return type_(value)
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
-    return value
 
 
 def _json_int(value: Any, type_: type) -> Any:
@@ -134,7 +131,7 @@ def converter(fmt: Format) -> cattrs.Converter:
     hooks: dict[type, Callable[[Any, Any], Any]]
     if fmt == "json":
         conv.register_structure_hook_factory(_is_id_tuple, _structure_collection)
-        hooks = {dt.date: _structure_date, str: _json_str, int: _json_int, bool: _json_bool}
+        hooks = {dt.date: _structure_date, str: _structure_str, int: _json_int, bool: _json_bool}
     else:
         conv.register_structure_hook_func(_is_id_tuple, _cell_ids)
         hooks = {dt.date: _cell_date, str: _cell_str, int: _cell_int, bool: _cell_announced}
