@@ -36,6 +36,7 @@ from dualduty.plugins import (
     requested_but_missing,
 )
 from dualduty.records import Entry, Note, Record
+from dualduty.records.hazards import HAZARD_KINDS
 from dualduty.scoring import (
     AssessmentDraft,
     GradeBand,
@@ -90,7 +91,7 @@ def test_builtin_plugin_is_registered_through_the_hooks(tmp_path: Path) -> None:
     channels = h.channels()
     assert list(channels) == ["console"]
     assert isinstance(channels["console"], _builtin.ConsoleChannel)
-    assert h.record_kinds() == [Note]
+    assert h.record_kinds() == [Note, *HAZARD_KINDS]
     assert h.plugins() == [PluginInfo(BUILTIN, dualduty.__version__, tuple(BUILTIN_HOOKS))]
 
 
@@ -595,7 +596,7 @@ def test_wrapper_record_appended_and_record_kinds() -> None:
     entry = Entry(1, note(), "0" * 64, "f" * 64)
     h.record_appended("memory:", [entry])
     assert forwarder.seen == [AppendedContext("memory:", (entry,))]
-    assert h.record_kinds() == [Term, Note]
+    assert h.record_kinds() == [Term, Note, *HAZARD_KINDS]
 
 
 def test_wrapper_lists_plugins_with_versions_and_hooks() -> None:

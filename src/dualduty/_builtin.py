@@ -10,6 +10,7 @@ from .hookspecs import StoreRequest
 from .notify import Channel, DeliveryResult
 from .plugins import hookimpl
 from .records.base import Note
+from .records.hazards import HAZARD_KINDS
 from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
 
@@ -38,6 +39,8 @@ def dualduty_open_store(request: StoreRequest) -> StoreBackend | None:
 def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
     """The record kinds dualduty defines."""
     register(Note)
+    for kind in HAZARD_KINDS:
+        register(kind)
 
 
 class ConsoleChannel:

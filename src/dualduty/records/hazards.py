@@ -1,0 +1,775 @@
+"""Hazards as a closed loop (隐患排查治理): found, registered, rectified, re-inspected, closed.
+
+Three layers, each usable alone:
+
+- the record kinds (:class:`HazardFound`, :class:`HazardRegistered`,
+  :class:`RectificationPlanned`, :class:`RectificationClaimed`, :class:`Reinspected`,
+  :class:`HazardClosed`, :class:`HazardEscalated`), registered when this module is imported;
+- a pure state machine: :func:`step` applies one record to a :class:`HazardState` and
+  :meth:`HazardState.fold` folds a hazard's records, with deadlines from
+  :class:`HazardRules` and :meth:`HazardState.overdue` computed from a clock;
+- the service :class:`Hazards`, whose commands check who may act, validate the transition
+  and append in one transaction, with an outbox notification for every major hazard and
+  every escalation.
+
+States: ``found → registered → rectifying → rectified → accepted → closed``; a rejected
+re-inspection goes back to ``rectifying``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from dualduty.errors import DualdutyError
+from dualduty.model._checks import check_id, check_text
+from dualduty.model.enums import Role, UnitKind
+
+from .base import Entry, Record, record_kind, school, unit
+
+if TYPE_CHECKING:
+    from dualduty.graph import OrgGraph
+    from dualduty.model.org import Organisation, Post, Unit
+    from dualduty.storage.store import OutboxMessage, Store, Transaction
+
+__all__ = [
+    "HazardClosed",
+    "HazardEscalated",
+    "HazardFound",
+    "HazardRegistered",
+    "HazardRules",
+    "HazardState",
+    "HazardStatus",
+    "Hazards",
+    "InvalidTransition",
+    "PermissionDenied",
+    "RectificationClaimed",
+    "RectificationPlanned",
+    "Reinspected",
+    "Severity",
+    "escalation_chain",
+    "step",
+]
+
+
+class PermissionDenied(DualdutyError):
+    """The acting person's posts do not allow the command. Nothing was written."""
+
+
+class InvalidTransition(DualdutyError):
+    """The command does not fit the hazard's state. Nothing was written."""
+
+
+class Severity(StrEnum):
+    """How grave a hazard is."""
+
+    GENERAL = "general"
+    """一般隐患."""
+    MAJOR = "major"
+    """重大隐患: reported at once, planned, listed for supervision (挂牌督办)."""
+
+
+class HazardStatus(StrEnum):
+    """Where a hazard is in its closed loop."""
+
+    FOUND = "found"
+    REGISTERED = "registered"
+    RECTIFYING = "rectifying"
+    RECTIFIED = "rectified"
+    """The rectification is claimed done and awaits re-inspection."""
+    ACCEPTED = "accepted"
+    """Re-inspected and accepted; awaits closing (销号)."""
+    CLOSED = "closed"
+
+
+def _opt_id(inst: object, a: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None:
+        check_id(inst, a, value)
+
+
+def _texts(inst: object, a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for text in value:
+        check_text(inst, a, text)
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):  # one text would otherwise become its characters
+        return (value,)
+    return tuple(value)
+
+
+def _non_negative(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{a.name}: expected a whole number >= 0, got {value!r}")
+
+
+# -- record kinds ---------------------------------------------------------------------
+
+
+@record_kind("hazard-found")
+@attrs.frozen
+class HazardFound:
+    """A hazard found at a school (发现隐患); the record's actor found it."""
+
+    hazard: str = attrs.field(validator=check_id)
+    school: str = attrs.field(validator=check_id)
+    severity: Severity = attrs.field(converter=Severity)
+    description: str = attrs.field(validator=check_text)
+    inspection: str | None = attrs.field(default=None, validator=_opt_id)
+    """The inspection that found it, if any."""
+
+    @classmethod
+    def examples(cls) -> Sequence[HazardFound]:
+        """Instances the conformance kit round-trips."""
+        return (
+            cls("hz-00001", "s0001", Severity.MAJOR, "教学楼外墙瓷砖脱落"),
+            cls("hz-00002", "s0002", Severity.GENERAL, "消防通道堆放杂物", inspection="in-1"),
+        )
+
+
+@record_kind("hazard-registered")
+@attrs.frozen
+class HazardRegistered:
+    """The office entered the hazard in the ledger (登记); a major one is listed (挂牌督办)."""
+
+    hazard: str = attrs.field(validator=check_id)
+    listed: bool = False
+    """Listed for supervision (挂牌督办)."""
+
+    @classmethod
+    def examples(cls) -> Sequence[HazardRegistered]:
+        """Instances the conformance kit round-trips."""
+        return (cls("hz-00001", listed=True), cls("hz-00002"))
+
+
+@record_kind("hazard-planned")
+@attrs.frozen
+class RectificationPlanned:
+    """A rectification plan (整改方案): the five 落实 of a major hazard."""
+
+    hazard: str = attrs.field(validator=check_id)
+    measures: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=_texts)
+    responsible: str = attrs.field(validator=check_id)
+    """The person answering for the rectification."""
+    time_limit: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
+    funds_yuan: int = attrs.field(default=0, validator=_non_negative)
+    safeguards: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_texts)
+    """Interim safeguards (临时防范措施) until the hazard is gone."""
+
+    @classmethod
+    def examples(cls) -> Sequence[RectificationPlanned]:
+        """Instances the conformance kit round-trips."""
+        return (
+            cls(
+                "hz-00001",
+                ("拆除松动瓷砖", "重新铺贴"),
+                "p010",
+                dt.date(2026, 10, 1),
+                funds_yuan=50_000,
+                safeguards=("设置警戒线",),
+            ),
+        )
+
+
+@record_kind("hazard-claimed")
+@attrs.frozen
+class RectificationClaimed:
+    """The rectification is reported done (整改完成); the record's actor claims it."""
+
+    hazard: str = attrs.field(validator=check_id)
+    text: str = attrs.field(default="整改完成", validator=check_text)
+
+    @classmethod
+    def examples(cls) -> Sequence[RectificationClaimed]:
+        """Instances the conformance kit round-trips."""
+        return (cls("hz-00001"), cls("hz-00002", "杂物已清理"))
+
+
+@record_kind("hazard-reinspected")
+@attrs.frozen
+class Reinspected:
+    """A re-inspection (复查) of a claimed rectification: accepted or sent back."""
+
+    hazard: str = attrs.field(validator=check_id)
+    accepted: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    notes: str = ""
+
+    @classmethod
+    def examples(cls) -> Sequence[Reinspected]:
+        """Instances the conformance kit round-trips."""
+        return (cls("hz-00001", False, "仍有空鼓"), cls("hz-00001", True))
+
+
+@record_kind("hazard-closed")
+@attrs.frozen
+class HazardClosed:
+    """The hazard is closed (销号)."""
+
+    hazard: str = attrs.field(validator=check_id)
+    notes: str = ""
+
+    @classmethod
+    def examples(cls) -> Sequence[HazardClosed]:
+        """Instances the conformance kit round-trips."""
+        return (cls("hz-00001", "复查合格，予以销号"),)
+
+
+@record_kind("hazard-escalated")
+@attrs.frozen
+class HazardEscalated:
+    """An overdue hazard reported one level up the chain (section head → deputy → leader)."""
+
+    hazard: str = attrs.field(validator=check_id)
+    post: str = attrs.field(validator=check_id)
+    """The post it was escalated to."""
+    level: int = attrs.field(validator=_non_negative)
+    """Its place in :func:`escalation_chain` (1: the deputy in charge, 2: the leader)."""
+    reason: str = "逾期未整改"
+
+    @classmethod
+    def examples(cls) -> Sequence[HazardEscalated]:
+        """Instances the conformance kit round-trips."""
+        return (cls("hz-00001", "deputy-3", 1), cls("hz-00001", "director", 2, "逾期未销号"))
+
+
+HAZARD_KINDS: tuple[type[Any], ...] = (
+    HazardFound,
+    HazardRegistered,
+    RectificationPlanned,
+    RectificationClaimed,
+    Reinspected,
+    HazardClosed,
+    HazardEscalated,
+)
+
+
+# -- rules and state --------------------------------------------------------------------
+
+
+def _positive(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{a.name}: expected a whole number >= 1, got {value!r}")
+
+
+@attrs.frozen
+class HazardRules:
+    """Deadlines of the hazard loop, in days from when the hazard was found.
+
+    The defaults follow common practice for 隐患排查治理; override any of them with
+    ``attrs.evolve(HazardRules(), general_close_days=15)``.
+    """
+
+    general_close_days: int = attrs.field(default=30, validator=_positive)
+    """A general hazard is closed within this many days."""
+    major_plan_days: int = attrs.field(default=20, validator=_positive)
+    """A major hazard has a rectification plan within this many days."""
+    major_close_days: int = attrs.field(default=90, validator=_positive)
+    """A major hazard is closed within this many days."""
+    list_major: bool = True
+    """Major hazards are listed for supervision (挂牌督办) when registered."""
+    escalate_every_days: int = attrs.field(default=7, validator=_positive)
+    """An overdue hazard climbs one level of the chain at most this often."""
+    channel: str = attrs.field(default="console", validator=check_text)
+    """The outbox channel of hazard notifications."""
+
+
+@attrs.frozen
+class HazardState:
+    """A hazard as its records say it is (folded, no I/O)."""
+
+    id: str
+    school: str
+    severity: Severity
+    description: str
+    status: HazardStatus
+    found_at: dt.datetime
+    found_by: str
+    rules: HazardRules
+    listed: bool = False
+    plan: RectificationPlanned | None = None
+    planned_at: dt.datetime | None = None
+    claimed_by: str | None = None
+    rejections: int = 0
+    escalation_level: int = 0
+    """How far up the chain it has been escalated (0: not yet)."""
+    escalated_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+
+    @property
+    def major(self) -> bool:
+        """Whether it is a major hazard."""
+        return self.severity is Severity.MAJOR
+
+    @property
+    def open(self) -> bool:
+        """Whether it is not closed yet."""
+        return self.status is not HazardStatus.CLOSED
+
+    @property
+    def close_by(self) -> dt.datetime:
+        """When it must be closed by."""
+        days = self.rules.major_close_days if self.major else self.rules.general_close_days
+        return self.found_at + dt.timedelta(days=days)
+
+    @property
+    def plan_by(self) -> dt.datetime | None:
+        """When a major hazard must have its rectification plan by (``None``: general)."""
+        return self.found_at + dt.timedelta(days=self.rules.major_plan_days) if self.major else None
+
+    def missed(self, now: dt.datetime) -> tuple[str, ...]:
+        """The deadlines missed at *now*: ``"plan"``, ``"time-limit"``, ``"close"``."""
+        if not self.open:
+            return ()
+        out = []
+        plan_by = self.plan_by
+        if plan_by is not None and self.plan is None and now > plan_by:
+            out.append("plan")
+        limit = self.plan.time_limit if self.plan is not None else None
+        in_work = self.status in (HazardStatus.REGISTERED, HazardStatus.RECTIFYING)
+        if limit is not None and in_work and now.date() > limit:
+            out.append("time-limit")
+        if now > self.close_by:
+            out.append("close")
+        return tuple(out)
+
+    def overdue(self, now: dt.datetime) -> bool:
+        """Whether any deadline is missed at *now*."""
+        return bool(self.missed(now))
+
+    @classmethod
+    def fold(
+        cls, records: Iterable[Record], rules: HazardRules | None = None
+    ) -> HazardState | None:
+        """Fold a hazard's records, oldest first (``None`` if there are none).
+
+        :raises InvalidTransition: if the records do not follow the loop.
+        """
+        state: HazardState | None = None
+        for record in records:
+            state = step(state, record, rules)
+        return state
+
+
+#: What each record kind may follow.
+_ALLOWED: dict[type[Any], frozenset[HazardStatus]] = {
+    HazardRegistered: frozenset({HazardStatus.FOUND}),
+    RectificationPlanned: frozenset({HazardStatus.REGISTERED, HazardStatus.RECTIFYING}),
+    RectificationClaimed: frozenset({HazardStatus.RECTIFYING}),
+    Reinspected: frozenset({HazardStatus.RECTIFIED}),
+    HazardClosed: frozenset({HazardStatus.ACCEPTED}),
+    HazardEscalated: frozenset(set(HazardStatus) - {HazardStatus.CLOSED}),
+}
+
+
+def step(
+    state: HazardState | None, record: Record, rules: HazardRules | None = None
+) -> HazardState:
+    """The state after *record*; pure.
+
+    :raises InvalidTransition: if *record* does not fit *state*.
+    """
+    data = record.data
+    if isinstance(data, HazardFound):
+        if state is not None:
+            raise InvalidTransition(f"hazard {data.hazard!r} was already found")
+        return HazardState(
+            id=data.hazard,
+            school=data.school,
+            severity=data.severity,
+            description=data.description,
+            status=HazardStatus.FOUND,
+            found_at=record.at,
+            found_by=record.actor,
+            rules=rules or HazardRules(),
+        )
+    hazard = getattr(data, "hazard", None)
+    if state is None:
+        raise InvalidTransition(f"no hazard {hazard!r} has been found")
+    if hazard != state.id:
+        raise InvalidTransition(f"a record of hazard {hazard!r} applied to {state.id!r}")
+    allowed = _ALLOWED.get(type(data))
+    if allowed is None:
+        raise InvalidTransition(f"{record.kind!r} is not a hazard record")
+    if state.status not in allowed:
+        raise InvalidTransition(
+            f"hazard {state.id!r} is {state.status.value}: cannot apply {record.kind!r}"
+        )
+    evolve = attrs.evolve
+    if isinstance(data, HazardRegistered):
+        return evolve(state, status=HazardStatus.REGISTERED, listed=data.listed)
+    if isinstance(data, RectificationPlanned):
+        if state.major and (not data.measures or not data.safeguards):
+            raise InvalidTransition(
+                f"hazard {state.id!r} is major: its plan needs measures and interim safeguards"
+            )
+        return evolve(state, status=HazardStatus.RECTIFYING, plan=data, planned_at=record.at)
+    if isinstance(data, RectificationClaimed):
+        return evolve(state, status=HazardStatus.RECTIFIED, claimed_by=record.actor)
+    if isinstance(data, Reinspected):
+        if data.accepted:
+            return evolve(state, status=HazardStatus.ACCEPTED)
+        return evolve(state, status=HazardStatus.RECTIFYING, rejections=state.rejections + 1)
+    if isinstance(data, HazardClosed):
+        return evolve(state, status=HazardStatus.CLOSED, closed_at=record.at)
+    assert isinstance(data, HazardEscalated)
+    if data.level != state.escalation_level + 1:
+        raise InvalidTransition(
+            f"hazard {state.id!r} is at escalation level {state.escalation_level}, "
+            f"not {data.level - 1}"
+        )
+    return evolve(state, escalation_level=data.level, escalated_at=record.at)
+
+
+def escalation_chain(graph: OrgGraph, school_id: str) -> tuple[Post, ...]:
+    """Who answers for a school's hazards, bottom up: section head, deputy in charge, leader.
+
+    The section is the first unit holding a package of the school (the office's seat when
+    none does); vacant or missing levels are left out, and no post appears twice.
+    """
+    sections = graph.sections_for(school_id)
+    section = sections[0] if sections else _office_seat(graph)
+    chain: list[Post] = []
+    if section is not None:
+        head = graph.head_of(section.id)
+        if head is not None:
+            chain.append(head)
+        chain.extend(p for p in graph.in_charge_of(section.id) if p.role is Role.DEPUTY)
+    leader = graph.leader()
+    if leader is not None:
+        chain.append(leader)
+    return tuple(dict.fromkeys(chain))
+
+
+def _office_seat(graph: OrgGraph) -> Unit | None:
+    office = next((u for u in graph.org.units if u.kind is UnitKind.OFFICE), None)
+    if office is None or office.seated_in is None:
+        return None
+    return graph.unit(office.seated_in)
+
+
+# -- the service ------------------------------------------------------------------------
+
+
+class Hazards:
+    """The hazard loop over a store: every command checks, validates and appends at once.
+
+    :param store: where the records go.
+    :param org: the organisation whose posts decide who may do what.
+    :param rules: deadlines (:class:`HazardRules` defaults when ``None``).
+
+    Who may do what:
+
+    - *find*: anyone holding or staffing a package of the school, or in a unit holding one;
+    - *register* and *escalate_overdue*: the office (its head and its seat's staff);
+    - *plan*, *claim*, *reinspect*: the school's packaged sections or the office, but the
+      re-inspector must not be who claimed the rectification (separation of duties);
+    - *close*: the office; a general hazard also the head of the school's section.
+    """
+
+    def __init__(self, store: Store, org: Organisation, rules: HazardRules | None = None) -> None:
+        from dualduty.graph import OrgGraph
+
+        self.store = store
+        self.org = org
+        self.rules = rules or HazardRules()
+        self.graph = OrgGraph(org)
+        self.zone = zoneinfo.ZoneInfo(org.timezone)
+
+    # -- who ---------------------------------------------------------------------------
+
+    def office_members(self) -> frozenset[str]:
+        """The people acting for the leading group's office."""
+        graph = self.graph
+        people: set[str] = set()
+        for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
+            head = graph.head_of(office.id)
+            if head is not None and head.holder is not None:
+                people.add(head.holder)
+            units = [office]
+            if office.seated_in is not None:
+                units.append(graph.unit(office.seated_in))
+            people.update(p.holder for u in units for p in u.posts if p.holder is not None)
+        return frozenset(people)
+
+    def section_members(self, school_id: str) -> frozenset[str]:
+        """The people of the units holding a package of the school."""
+        return frozenset(
+            p.holder
+            for u in self.graph.sections_for(school_id)
+            for p in u.posts
+            if p.holder is not None
+        )
+
+    def finders(self, school_id: str) -> frozenset[str]:
+        """Who may record a hazard found at the school."""
+        graph = self.graph
+        people = set(self.section_members(school_id))
+        for package in graph.packages_of(school_id):
+            for post_id in (package.holder, *package.staff):
+                try:
+                    holder = graph.post(post_id).holder
+                except KeyError:  # a unit holds the package: its people are counted above
+                    continue
+                if holder is not None:
+                    people.add(holder)
+        return frozenset(people)
+
+    def _require(self, actor: str, allowed: frozenset[str], what: str) -> None:
+        try:
+            self.graph.person(actor)
+        except KeyError:
+            raise PermissionDenied(f"no person {actor!r} in this organisation") from None
+        if actor not in allowed:
+            posts = ", ".join(p.title for p in self.graph.posts_of(actor)) or "no post"
+            raise PermissionDenied(f"{actor} ({posts}) may not {what}")
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _records(self, hazard_id: str) -> list[Record]:
+        found = [
+            e.record
+            for e in self.store.read(kind="hazard-found")
+            if e.record.data.hazard == hazard_id
+        ]
+        if not found:
+            raise InvalidTransition(f"no hazard {hazard_id!r} has been found")
+        out = []
+        for entry in self.store.read(subject=school(found[0].data.school)):
+            data = entry.record.data
+            if type(data) in HAZARD_KINDS and data.hazard == hazard_id:
+                out.append(entry.record)
+        return out
+
+    def state(self, hazard_id: str) -> HazardState:
+        """The hazard's state, folded from its records.
+
+        :raises InvalidTransition: if no such hazard was found.
+        """
+        state = HazardState.fold(self._records(hazard_id), self.rules)
+        assert state is not None
+        return state
+
+    def all(self) -> list[HazardState]:
+        """Every hazard's state, in the order they were found."""
+        by_id: dict[str, list[Record]] = {}
+        for entry in self.store.read():
+            data = entry.record.data
+            if type(data) in HAZARD_KINDS:
+                by_id.setdefault(data.hazard, []).append(entry.record)
+        states = (HazardState.fold(records, self.rules) for records in by_id.values())
+        return [s for s in states if s is not None]
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _now(self, at: dt.datetime | None) -> dt.datetime:
+        return dt.datetime.now(self.zone) if at is None else at
+
+    def _subjects(self, school_id: str) -> list[str]:
+        return [school(school_id), *(unit(u.id) for u in self.graph.sections_for(school_id))]
+
+    def _message(self, recipient: str, title: str, text: str, *, urgent: bool) -> OutboxMessage:
+        from dualduty.storage.store import OutboxMessage
+
+        return OutboxMessage(self.rules.channel, recipient, title, text, urgent=urgent)
+
+    def _write(
+        self,
+        record: Record,
+        messages: Sequence[OutboxMessage] = (),
+    ) -> Entry:
+        tx: Transaction
+        with self.store.transaction() as tx:
+            entry = tx.append(record)
+            for message in messages:
+                tx.enqueue(message, cause=entry)
+        return entry
+
+    def _apply(
+        self, state: HazardState, data: object, actor: str, at: dt.datetime | None
+    ) -> tuple[Record, HazardState]:
+        record = Record.of(
+            data, actor=actor, at=self._now(at), subjects=self._subjects(state.school)
+        )
+        return record, step(state, record, self.rules)
+
+    def find(
+        self,
+        school_id: str,
+        severity: Severity | str,
+        description: str,
+        *,
+        actor: str,
+        hazard_id: str | None = None,
+        inspection: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> HazardState:
+        """Record a hazard found at a school; a major one is reported to the office at once."""
+        self.graph.school(school_id)
+        self._require(actor, self.finders(school_id), f"record hazards at school {school_id}")
+        taken = {e.record.data.hazard for e in self.store.read(kind="hazard-found")}
+        if hazard_id is None:
+            n = len(taken) + 1
+            while f"hz-{n:05d}" in taken:
+                n += 1
+            hazard_id = f"hz-{n:05d}"
+        elif hazard_id in taken:
+            raise InvalidTransition(f"hazard {hazard_id!r} was already found")
+        data = HazardFound(hazard_id, school_id, Severity(severity), description, inspection)
+        record = Record.of(data, actor=actor, at=self._now(at), subjects=self._subjects(school_id))
+        state = step(None, record, self.rules)
+        messages = []
+        if state.major:
+            name = self.graph.school(school_id).name
+            for person_id in sorted(self._office_heads()):
+                messages.append(
+                    self._message(
+                        person_id,
+                        f"重大隐患 {hazard_id}：{name}",
+                        f"{name}发现重大安全隐患：{description}（发现人 {actor}）",
+                        urgent=True,
+                    )
+                )
+        self._write(record, messages)
+        return state
+
+    def _office_heads(self) -> set[str]:
+        heads = set()
+        for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
+            head = self.graph.head_of(office.id)
+            if head is not None and head.holder is not None:
+                heads.add(head.holder)
+        return heads or set(self.office_members())
+
+    def register(self, hazard_id: str, *, actor: str, at: dt.datetime | None = None) -> HazardState:
+        """The office registers the hazard; a major one is listed for supervision (挂牌督办)."""
+        state = self.state(hazard_id)
+        self._require(actor, self.office_members(), "register hazards (the office does)")
+        listed = state.major and self.rules.list_major
+        record, new = self._apply(state, HazardRegistered(hazard_id, listed), actor, at)
+        self._write(record)
+        return new
+
+    def plan(
+        self,
+        hazard_id: str,
+        *,
+        actor: str,
+        measures: Iterable[str],
+        responsible: str,
+        time_limit: dt.date,
+        funds_yuan: int = 0,
+        safeguards: Iterable[str] = (),
+        at: dt.datetime | None = None,
+    ) -> HazardState:
+        """Record the rectification plan (again, after a rejection, to revise it)."""
+        state = self.state(hazard_id)
+        self._require(actor, self._workers(state.school), f"plan the rectification of {hazard_id}")
+        self.graph.person(responsible)
+        data = RectificationPlanned(
+            hazard_id, tuple(measures), responsible, time_limit, funds_yuan, tuple(safeguards)
+        )
+        record, new = self._apply(state, data, actor, at)
+        self._write(record)
+        return new
+
+    def claim(
+        self, hazard_id: str, *, actor: str, text: str = "整改完成", at: dt.datetime | None = None
+    ) -> HazardState:
+        """Report the rectification done; someone else re-inspects it."""
+        state = self.state(hazard_id)
+        self._require(actor, self._workers(state.school), f"claim the rectification of {hazard_id}")
+        record, new = self._apply(state, RectificationClaimed(hazard_id, text), actor, at)
+        self._write(record)
+        return new
+
+    def reinspect(
+        self,
+        hazard_id: str,
+        *,
+        actor: str,
+        accepted: bool,
+        notes: str = "",
+        at: dt.datetime | None = None,
+    ) -> HazardState:
+        """Re-inspect a claimed rectification: accept it, or send it back to rectifying."""
+        state = self.state(hazard_id)
+        self._require(actor, self._workers(state.school), f"re-inspect {hazard_id}")
+        if state.claimed_by == actor:
+            raise PermissionDenied(
+                f"{actor} claimed the rectification of {hazard_id} and may not re-inspect it "
+                "(separation of duties)"
+            )
+        record, new = self._apply(state, Reinspected(hazard_id, accepted, notes), actor, at)
+        self._write(record)
+        return new
+
+    def close(
+        self, hazard_id: str, *, actor: str, notes: str = "", at: dt.datetime | None = None
+    ) -> HazardState:
+        """Close (销号) an accepted hazard; only the office closes a major one."""
+        state = self.state(hazard_id)
+        allowed = set(self.office_members())
+        if not state.major:
+            for section in self.graph.sections_for(state.school):
+                head = self.graph.head_of(section.id)
+                if head is not None and head.holder is not None:
+                    allowed.add(head.holder)
+        what = "close a major hazard (the office does)" if state.major else f"close {hazard_id}"
+        self._require(actor, frozenset(allowed), what)
+        record, new = self._apply(state, HazardClosed(hazard_id, notes), actor, at)
+        self._write(record)
+        return new
+
+    def escalate_overdue(self, now: dt.datetime, *, actor: str) -> list[HazardState]:
+        """Escalate every overdue hazard one level up its chain; return those escalated.
+
+        A hazard climbs at most once per ``rules.escalate_every_days``; each escalation
+        is a :class:`HazardEscalated` record and an outbox message to the post's holder,
+        all in one transaction.
+        """
+        self._require(actor, self.office_members(), "escalate hazards (the office does)")
+        every = dt.timedelta(days=self.rules.escalate_every_days)
+        planned: list[tuple[Record, OutboxMessage | None, HazardState]] = []
+        for state in self.all():
+            missed = state.missed(now)
+            if not missed:
+                continue
+            if state.escalated_at is not None and now - state.escalated_at < every:
+                continue
+            chain = escalation_chain(self.graph, state.school)
+            level = state.escalation_level + 1
+            if level >= len(chain):
+                continue
+            post = chain[level]
+            reason = "逾期：" + "、".join(_MISSED_ZH[m] for m in missed)
+            data = HazardEscalated(state.id, post.id, level, reason)
+            record, new = self._apply(state, data, actor, now)
+            message = None
+            if post.holder is not None:
+                name = self.graph.school(state.school).name
+                message = self._message(
+                    post.holder,
+                    f"隐患督办 {state.id}：{name}（{reason}）",
+                    f"{name}的{'重大' if state.major else '一般'}隐患“{state.description}”"
+                    f"{reason}，提请{post.title}督办。",
+                    urgent=state.major,
+                )
+            planned.append((record, message, new))
+        if planned:
+            with self.store.transaction() as tx:
+                for record, message, _ in planned:
+                    entry = tx.append(record)
+                    if message is not None:
+                        tx.enqueue(message, cause=entry)
+        return [new for _, _, new in planned]
+
+    def _workers(self, school_id: str) -> frozenset[str]:
+        return self.section_members(school_id) | self.office_members()
+
+
+_MISSED_ZH = {"plan": "未按期制定整改方案", "time-limit": "超过整改时限", "close": "未按期销号"}
