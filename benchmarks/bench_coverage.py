@@ -8,30 +8,19 @@ organisation once), which the analysis cannot avoid.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orgs import make_organisation
+from timing import median_seconds
 
 import dualduty
 from dualduty.coverage import analyse
 
 GOALS = {300: 0.2, 30_000: 5.0}
-
-
-def median_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -44,8 +33,8 @@ def main() -> None:
     )
     for n in args.sizes:
         org = make_organisation(n)
-        graph_s = median_of(partial(dualduty.OrgGraph, org), args.repeat)
-        cover_s = median_of(partial(analyse, org), args.repeat)
+        graph_s = median_seconds(partial(dualduty.OrgGraph, org), args.repeat)
+        cover_s = median_seconds(partial(analyse, org), args.repeat)
         report = analyse(org)
         goal = GOALS.get(n)
         verdict = "" if goal is None else f"< {goal} s {'met' if cover_s < goal else 'MISSED'}"

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 import tomllib
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -24,19 +21,11 @@ import rtoml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orgs import SIZES, write_organisation
+from timing import median_seconds
 
 import dualduty
 
 GOAL_SECONDS = 3.0
-
-
-def median_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -56,12 +45,12 @@ def main() -> None:
             raw = path.read_bytes()
             text = raw.decode()
             if fmt == "toml":
-                parse_s = median_of(partial(rtoml.loads, text), args.repeat)
-                std = f"{median_of(partial(tomllib.loads, text), args.repeat):>9.3f}"
+                parse_s = median_seconds(partial(rtoml.loads, text), args.repeat)
+                std = f"{median_seconds(partial(tomllib.loads, text), args.repeat):>9.3f}"
             else:
-                parse_s = median_of(partial(json.loads, raw), args.repeat)
+                parse_s = median_seconds(partial(json.loads, raw), args.repeat)
                 std = f"{'':>9}"
-            load_s = median_of(partial(dualduty.load, path), args.repeat)
+            load_s = median_seconds(partial(dualduty.load, path), args.repeat)
             org = dualduty.load(path)
             assert len(org.schools) == n
             verdict = "met" if load_s < GOAL_SECONDS else "MISSED"

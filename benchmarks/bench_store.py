@@ -48,6 +48,7 @@ import pendulum
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orgs import make_organisation
+from timing import median_seconds
 
 from dualduty.records import Note, Record
 from dualduty.storage import Store, open_store
@@ -279,15 +280,6 @@ def single(folder: Path, seconds: float) -> tuple[float, float, int]:
     finally:
         plain.close()
     return count / t_dd, count / t_plain, count
-
-
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def reading(folder: Path, n: int, repeat: int) -> list[tuple[str, int, float, float, bool]]:

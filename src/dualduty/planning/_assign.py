@@ -36,7 +36,7 @@ import os
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -292,12 +292,28 @@ class AssignmentQuality:
 
     def to_json(self) -> dict[str, Any]:
         """The four headline figures, as ``dualduty packages --format json`` prints them."""
-        return {
-            "max_load_over_lower_bound": round(self.max_load_over_lower_bound, 4),
-            "affinity_cost": self.affinity_cost,
-            "affinity_optimum": self.affinity_optimum,
-            "kept_share": None if self.kept_share is None else round(self.kept_share, 4),
-        }
+        return headline_json(self)
+
+
+class _Headline(Protocol):  # read-only, so frozen attrs classes match
+    @property
+    def max_load_over_lower_bound(self) -> float: ...
+    @property
+    def affinity_cost(self) -> int: ...
+    @property
+    def affinity_optimum(self) -> int: ...
+    @property
+    def kept_share(self) -> float | None: ...
+
+
+def headline_json(q: _Headline) -> dict[str, Any]:
+    """The four headline figures of a plan's quality, rounded as the CLI prints them."""
+    return {
+        "max_load_over_lower_bound": round(q.max_load_over_lower_bound, 4),
+        "affinity_cost": q.affinity_cost,
+        "affinity_optimum": q.affinity_optimum,
+        "kept_share": None if q.kept_share is None else round(q.kept_share, 4),
+    }
 
 
 @attrs.frozen

@@ -39,6 +39,7 @@ from ._assign import (
     Holder,
     Item,
     PlanningError,
+    headline_json,
     solve_many,
 )
 from ._flow import PackageSolver
@@ -141,12 +142,7 @@ class PlanQuality:
 
     def to_json(self) -> dict[str, Any]:
         """The figures as ``dualduty packages --format json`` prints them."""
-        return {
-            "max_load_over_lower_bound": round(self.max_load_over_lower_bound, 4),
-            "affinity_cost": self.affinity_cost,
-            "affinity_optimum": self.affinity_optimum,
-            "kept_share": None if self.kept_share is None else round(self.kept_share, 4),
-        }
+        return headline_json(self)
 
 
 @attrs.frozen

@@ -19,11 +19,21 @@ import sys
 import traceback
 import zoneinfo
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dualduty.records.base import Note, Record, person
 
-__all__ = ["append_notes", "note_text", "notes", "register_plugins", "run_writer"]
+if TYPE_CHECKING:
+    from dualduty.storage import Store
+
+__all__ = [
+    "append_in_batches",
+    "append_notes",
+    "note_text",
+    "notes",
+    "register_plugins",
+    "run_writer",
+]
 
 _ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 _START = dt.datetime(2024, 9, 1, 8, 0, tzinfo=_ZONE)
@@ -59,6 +69,16 @@ def register_plugins(modules: Sequence[str]) -> None:
             pm.register(module, name=name)
 
 
+def append_in_batches(store: Store, actor: str, count: int, batches: Sequence[int]) -> None:
+    """Append *count* notes of *actor* to *store*, transaction sizes cycling through *batches*."""
+    done, k = 0, 0
+    while done < count:
+        size = min(batches[k % len(batches)], count - done)
+        store.append(*notes(actor, done, size))
+        done += size
+        k += 1
+
+
 def append_notes(
     url: str,
     actor: str,
@@ -81,12 +101,7 @@ def append_notes(
 
         with open_store(url) as store:
             start.wait(timeout=60)
-            done, k = 0, 0
-            while done < count:
-                size = min(batches[k % len(batches)], count - done)
-                store.append(*notes(actor, done, size))
-                done += size
-                k += 1
+            append_in_batches(store, actor, count, batches)
     except BaseException:
         errors.put(f"writer {actor}: {traceback.format_exc()}")
         raise

@@ -697,18 +697,13 @@ class StoreConformance:
         start: threading.Barrier,
         errors: queue.Queue[str],
     ) -> None:
-        from ._worker import notes
+        from ._worker import append_in_batches
 
         try:
             store = self.open(url)
             try:
                 start.wait(timeout=60)
-                done, k = 0, 0
-                while done < count:
-                    size = min(batches[k % len(batches)], count - done)
-                    store.append(*notes(actor, done, size))
-                    done += size
-                    k += 1
+                append_in_batches(store, actor, count, batches)
             finally:
                 store.close()
         except BaseException:
