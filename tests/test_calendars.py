@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import sys
-import timeit
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -189,19 +188,6 @@ def test_a_date_and_time_is_taken_on_its_day_in_the_calendars_zone(
     assert cal.is_working_day(pendulum.datetime(2026, 9, 30, 9, tz="Asia/Shanghai"))
     with pytest.raises(TypeError, match="expected a date"):
         cal.is_working_day("2026-10-01")  # type: ignore[arg-type]
-
-
-def test_is_working_day_is_fast(builtin: WorkCalendar) -> None:
-    """Precomputed: far cheaper than chinese_calendar.is_workday (about 18 µs a call)."""
-    days = days_of(2026)
-
-    def cost(check: Callable[[dt.date], bool], number: int) -> float:
-        return min(timeit.repeat(lambda: [check(x) for x in days], number=number, repeat=3))
-
-    ours = cost(builtin.is_working_day, 20) / 20
-    theirs = cost(chinese_calendar.is_workday, 2) / 2
-    assert ours * 10 < theirs
-    assert ours / len(days) < 2e-6  # well under a microsecond a call on an idle machine
 
 
 def test_the_shipped_data_is_read_lazily() -> None:
