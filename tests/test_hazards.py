@@ -271,7 +271,7 @@ class TestRefusals:
             hazards.claim(hid, actor=SECTION_STAFF, at=T0)
         with pytest.raises(InvalidTransition, match="no hazard 'hz-99999'"):
             hazards.register("hz-99999", actor=OFFICE_STAFF, at=T0)
-        with pytest.raises(InvalidTransition, match="already found"):
+        with pytest.raises(InvalidTransition, match="already exists"):
             hazards.find(SCHOOL, "general", "x", actor=SECTION_STAFF, hazard_id=hid, at=T0)
         assert snapshot(store) == before
 

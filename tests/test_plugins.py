@@ -36,6 +36,7 @@ from dualduty.plugins import (
     requested_but_missing,
 )
 from dualduty.records import Entry, Note, Record
+from dualduty._builtin import RECORD_KINDS as BUILTIN_KINDS
 from dualduty.records.hazards import HAZARD_KINDS
 from dualduty.scoring import (
     AssessmentDraft,
@@ -91,7 +92,8 @@ def test_builtin_plugin_is_registered_through_the_hooks(tmp_path: Path) -> None:
     channels = h.channels()
     assert list(channels) == ["console"]
     assert isinstance(channels["console"], _builtin.ConsoleChannel)
-    assert h.record_kinds() == [Note, *HAZARD_KINDS]
+    assert h.record_kinds() == list(BUILTIN_KINDS)
+    assert BUILTIN_KINDS[: 1 + len(HAZARD_KINDS)] == (Note, *HAZARD_KINDS)
     assert h.plugins() == [PluginInfo(BUILTIN, dualduty.__version__, tuple(BUILTIN_HOOKS))]
 
 
@@ -596,7 +598,7 @@ def test_wrapper_record_appended_and_record_kinds() -> None:
     entry = Entry(1, note(), "0" * 64, "f" * 64)
     h.record_appended("memory:", [entry])
     assert forwarder.seen == [AppendedContext("memory:", (entry,))]
-    assert h.record_kinds() == [Term, Note, *HAZARD_KINDS]
+    assert h.record_kinds() == [Term, *BUILTIN_KINDS]
 
 
 def test_wrapper_lists_plugins_with_versions_and_hooks() -> None:

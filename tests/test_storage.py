@@ -108,8 +108,8 @@ class TestRecord:
         assert Record("note", "zhao", at, Note("x")).at == AT
 
     def test_unknown_kind(self) -> None:
-        with pytest.raises(ValueError, match=r"kind: 'inspection' is not a registered .*note"):
-            Record("inspection", "zhao", AT, Note("x"))
+        with pytest.raises(ValueError, match=r"kind: 'no-such-kind' is not a registered .*note"):
+            Record("no-such-kind", "zhao", AT, Note("x"))
 
     def test_data_must_be_of_its_kind(self) -> None:
         @attrs.frozen

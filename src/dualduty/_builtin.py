@@ -11,6 +11,7 @@ from .notify import Channel, DeliveryResult
 from .plugins import hookimpl
 from .records.base import Note
 from .records.hazards import HAZARD_KINDS
+from .records.kinds import KINDS
 from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from .planning import PackageSolver
 
 _log = logging.getLogger("dualduty.notify.console")
+
+#: The record kinds the built-in plugin registers, in order.
+RECORD_KINDS: tuple[type, ...] = (Note, *HAZARD_KINDS, *KINDS)
 
 
 @hookimpl(trylast=True)
@@ -38,8 +42,7 @@ def dualduty_open_store(request: StoreRequest) -> StoreBackend | None:
 @hookimpl
 def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
     """The record kinds dualduty defines."""
-    register(Note)
-    for kind in HAZARD_KINDS:
+    for kind in RECORD_KINDS:
         register(kind)
 
 

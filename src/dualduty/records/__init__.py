@@ -24,17 +24,19 @@ from .hazards import (
     Hazards,
     HazardState,
     HazardStatus,
-    InvalidTransition,
-    PermissionDenied,
     RectificationClaimed,
     RectificationPlanned,
     Reinspected,
     Severity,
     escalation_chain,
+    fold_hazards,
+    hazard,
 )
+from .service import Desk, InvalidTransition, PermissionDenied, Writing
 
 __all__ = [
     "RECORD_KINDS",
+    "Desk",
     "Entry",
     "HazardClosed",
     "HazardEscalated",
@@ -53,7 +55,10 @@ __all__ = [
     "RectificationPlanned",
     "Reinspected",
     "Severity",
+    "Writing",
     "escalation_chain",
+    "fold_hazards",
+    "hazard",
     "kind_of",
     "person",
     "place",

@@ -31,8 +31,25 @@ __all__ = [
     "unit",
 ]
 
-#: Subject prefixes: a subject names what a record concerns, as ``"<type>:<id>"``.
-SUBJECT_TYPES = ("school", "place", "unit", "person", "post", "package")
+#: Subject prefixes: a subject names what a record concerns, as ``"<type>:<id>"``. The
+#: organisation's things, then the things the record itself follows through their lives
+#: (a hazard, an inspection, an incident, an activity, a meeting, an accountability case,
+#: a written report), so that reading one of them back is an indexed lookup.
+SUBJECT_TYPES = (
+    "school",
+    "place",
+    "unit",
+    "person",
+    "post",
+    "package",
+    "hazard",
+    "inspection",
+    "incident",
+    "activity",
+    "meeting",
+    "case",
+    "report",
+)
 
 
 def school(id_: str) -> str:

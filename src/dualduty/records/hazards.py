@@ -19,23 +19,25 @@ re-inspection goes back to ``rectifying``.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from dualduty.errors import DualdutyError
 from dualduty.model._checks import check_id, check_text
 from dualduty.model.enums import Role, UnitKind
 
-from .base import Entry, Record, record_kind, school, unit
+from .base import Record, record_kind
+from .service import InvalidTransition, PermissionDenied
 
 if TYPE_CHECKING:
     from dualduty.graph import OrgGraph
     from dualduty.model.org import Organisation, Post, Unit
-    from dualduty.storage.store import OutboxMessage, Store, Transaction
+    from dualduty.model.rules import Rules
+    from dualduty.storage.store import OutboxMessage, Store
+
+    from .service import Desk, Writing
 
 __all__ = [
     "HazardClosed",
@@ -53,16 +55,10 @@ __all__ = [
     "Reinspected",
     "Severity",
     "escalation_chain",
+    "fold_hazards",
+    "hazard",
     "step",
 ]
-
-
-class PermissionDenied(DualdutyError):
-    """The acting person's posts do not allow the command. Nothing was written."""
-
-
-class InvalidTransition(DualdutyError):
-    """The command does not fit the hazard's state. Nothing was written."""
 
 
 class Severity(StrEnum):
@@ -122,6 +118,10 @@ class HazardFound:
     description: str = attrs.field(validator=check_text)
     inspection: str | None = attrs.field(default=None, validator=_opt_id)
     """The inspection that found it, if any."""
+    reported: bool = True
+    """Whether the office was told when it was recorded (the service's urgent outbox
+    message does); ``False`` (a ledger import, say): the office learned of it only when
+    registering it, which is when a major hazard counts as reported."""
 
     @classmethod
     def examples(cls) -> Sequence[HazardFound]:
@@ -272,10 +272,18 @@ class HazardRules:
     """A major hazard is closed within this many days."""
     list_major: bool = True
     """Major hazards are listed for supervision (挂牌督办) when registered."""
+    major_report_hours: int = attrs.field(default=0, validator=_non_negative)
+    """A major hazard reaches the office within this many hours (0: at once, taken as
+    within the hour); from :attr:`dualduty.Rules.major_hazard_report_hours` (三.2)."""
     escalate_every_days: int = attrs.field(default=7, validator=_positive)
     """An overdue hazard climbs one level of the chain at most this often."""
     channel: str = attrs.field(default="console", validator=check_text)
     """The outbox channel of hazard notifications."""
+
+    @classmethod
+    def of(cls, rules: Rules) -> HazardRules:
+        """The defaults, with what an organisation's :class:`~dualduty.Rules` set."""
+        return cls(major_report_hours=rules.major_hazard_report_hours)
 
 
 @attrs.frozen
@@ -291,6 +299,8 @@ class HazardState:
     found_by: str
     rules: HazardRules
     listed: bool = False
+    reported_at: dt.datetime | None = None
+    """When the office learned of it (``None``: not yet)."""
     plan: RectificationPlanned | None = None
     planned_at: dt.datetime | None = None
     claimed_by: str | None = None
@@ -317,15 +327,40 @@ class HazardState:
         return self.found_at + dt.timedelta(days=days)
 
     @property
+    def report_by(self) -> dt.datetime | None:
+        """When a major hazard must have reached the office by (``None``: general)."""
+        if not self.major:
+            return None
+        return self.found_at + dt.timedelta(hours=max(self.rules.major_report_hours, 1))
+
+    @property
+    def reported_late(self) -> bool:
+        """Whether a major hazard reached the office after :attr:`report_by`."""
+        by = self.report_by
+        return by is not None and self.reported_at is not None and self.reported_at > by
+
+    @property
     def plan_by(self) -> dt.datetime | None:
         """When a major hazard must have its rectification plan by (``None``: general)."""
         return self.found_at + dt.timedelta(days=self.rules.major_plan_days) if self.major else None
 
     def missed(self, now: dt.datetime) -> tuple[str, ...]:
-        """The deadlines missed at *now*: ``"plan"``, ``"time-limit"``, ``"close"``."""
-        if not self.open:
-            return ()
+        """The deadlines missed at *now*: ``"report"``, ``"plan"``, ``"time-limit"``, ``"close"``.
+
+        ``"report"`` (a major hazard the office learned of late, or not yet when it
+        should have) stays missed once missed, even after closing; the others are
+        missed only while the hazard is open.
+        """
         out = []
+        report_by = self.report_by
+        if report_by is not None:
+            reported = self.reported_at
+            if (reported is not None and reported > report_by) or (
+                reported is None and now > report_by
+            ):
+                out.append("report")
+        if not self.open:
+            return tuple(out)
         plan_by = self.plan_by
         if plan_by is not None and self.plan is None and now > plan_by:
             out.append("plan")
@@ -338,8 +373,8 @@ class HazardState:
         return tuple(out)
 
     def overdue(self, now: dt.datetime) -> bool:
-        """Whether any deadline is missed at *now*."""
-        return bool(self.missed(now))
+        """Whether the hazard is open and has missed a deadline at *now*."""
+        return self.open and bool(self.missed(now))
 
     @classmethod
     def fold(
@@ -386,6 +421,7 @@ def step(
             found_at=record.at,
             found_by=record.actor,
             rules=rules or HazardRules(),
+            reported_at=record.at if data.reported else None,
         )
     hazard = getattr(data, "hazard", None)
     if state is None:
@@ -401,7 +437,10 @@ def step(
         )
     evolve = attrs.evolve
     if isinstance(data, HazardRegistered):
-        return evolve(state, status=HazardStatus.REGISTERED, listed=data.listed)
+        reported = state.reported_at if state.reported_at is not None else record.at
+        return evolve(
+            state, status=HazardStatus.REGISTERED, listed=data.listed, reported_at=reported
+        )
     if isinstance(data, RectificationPlanned):
         if state.major and (not data.measures or not data.safeguards):
             raise InvalidTransition(
@@ -455,12 +494,19 @@ def _office_seat(graph: OrgGraph) -> Unit | None:
 # -- the service ------------------------------------------------------------------------
 
 
+def hazard(id_: str) -> str:
+    """The subject string of a hazard (``"hazard:hz-00001"``)."""
+    return f"hazard:{id_}"
+
+
 class Hazards:
     """The hazard loop over a store: every command checks, validates and appends at once.
 
     :param store: where the records go.
     :param org: the organisation whose posts decide who may do what.
-    :param rules: deadlines (:class:`HazardRules` defaults when ``None``).
+    :param rules: deadlines (when ``None``: :meth:`HazardRules.of` the organisation's rules).
+    :param desk: share the desk of a :class:`~dualduty.records.Recorder` (its batches and
+        clock) instead of making one.
 
     Who may do what:
 
@@ -469,133 +515,95 @@ class Hazards:
     - *plan*, *claim*, *reinspect*: the school's packaged sections or the office, but the
       re-inspector must not be who claimed the rectification (separation of duties);
     - *close*: the office; a general hazard also the head of the school's section.
+
+    Each command reads the hazard inside its write transaction, so two writers cannot
+    both apply a transition to the same state.
     """
 
-    def __init__(self, store: Store, org: Organisation, rules: HazardRules | None = None) -> None:
-        from dualduty.graph import OrgGraph
+    def __init__(
+        self,
+        store: Store,
+        org: Organisation,
+        rules: HazardRules | None = None,
+        *,
+        desk: Desk | None = None,
+    ) -> None:
+        from .service import Desk
 
+        self.desk = desk if desk is not None else Desk(store, org)
         self.store = store
         self.org = org
-        self.rules = rules or HazardRules()
-        self.graph = OrgGraph(org)
-        self.zone = zoneinfo.ZoneInfo(org.timezone)
+        self.rules = rules or HazardRules.of(org.rules)
+        self.graph = self.desk.graph
 
     # -- who ---------------------------------------------------------------------------
 
     def office_members(self) -> frozenset[str]:
         """The people acting for the leading group's office."""
-        graph = self.graph
-        people: set[str] = set()
-        for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
-            head = graph.head_of(office.id)
-            if head is not None and head.holder is not None:
-                people.add(head.holder)
-            units = [office]
-            if office.seated_in is not None:
-                units.append(graph.unit(office.seated_in))
-            people.update(p.holder for u in units for p in u.posts if p.holder is not None)
-        return frozenset(people)
+        return self.desk.office_members()
 
     def section_members(self, school_id: str) -> frozenset[str]:
         """The people of the units holding a package of the school."""
-        return frozenset(
-            p.holder
-            for u in self.graph.sections_for(school_id)
-            for p in u.posts
-            if p.holder is not None
-        )
+        return self.desk.section_members(school_id)
 
     def finders(self, school_id: str) -> frozenset[str]:
         """Who may record a hazard found at the school."""
-        graph = self.graph
-        people = set(self.section_members(school_id))
-        for package in graph.packages_of(school_id):
-            for post_id in (package.holder, *package.staff):
-                try:
-                    holder = graph.post(post_id).holder
-                except KeyError:  # a unit holds the package: its people are counted above
-                    continue
-                if holder is not None:
-                    people.add(holder)
-        return frozenset(people)
-
-    def _require(self, actor: str, allowed: frozenset[str], what: str) -> None:
-        try:
-            self.graph.person(actor)
-        except KeyError:
-            raise PermissionDenied(f"no person {actor!r} in this organisation") from None
-        if actor not in allowed:
-            posts = ", ".join(p.title for p in self.graph.posts_of(actor)) or "no post"
-            raise PermissionDenied(f"{actor} ({posts}) may not {what}")
+        return self.desk.finders(school_id)
 
     # -- reading -----------------------------------------------------------------------
 
-    def _records(self, hazard_id: str) -> list[Record]:
-        found = [
-            e.record
-            for e in self.store.read(kind="hazard-found")
-            if e.record.data.hazard == hazard_id
-        ]
-        if not found:
+    def _fold(self, writing: Writing, hazard_id: str) -> HazardState:
+        state = HazardState.fold(writing.read(hazard(hazard_id)), self.rules)
+        if state is None:
             raise InvalidTransition(f"no hazard {hazard_id!r} has been found")
-        out = []
-        for entry in self.store.read(subject=school(found[0].data.school)):
-            data = entry.record.data
-            if type(data) in HAZARD_KINDS and data.hazard == hazard_id:
-                out.append(entry.record)
-        return out
+        return state
 
     def state(self, hazard_id: str) -> HazardState:
-        """The hazard's state, folded from its records.
+        """The hazard's state, folded from its records (an indexed read).
 
         :raises InvalidTransition: if no such hazard was found.
         """
-        state = HazardState.fold(self._records(hazard_id), self.rules)
-        assert state is not None
+        records = [e.record for e in self.store.read(subject=hazard(hazard_id))]
+        state = HazardState.fold(records, self.rules)
+        if state is None:
+            raise InvalidTransition(f"no hazard {hazard_id!r} has been found")
         return state
 
-    def all(self) -> list[HazardState]:
-        """Every hazard's state, in the order they were found."""
-        by_id: dict[str, list[Record]] = {}
-        for entry in self.store.read():
-            data = entry.record.data
-            if type(data) in HAZARD_KINDS:
-                by_id.setdefault(data.hazard, []).append(entry.record)
-        states = (HazardState.fold(records, self.rules) for records in by_id.values())
-        return [s for s in states if s is not None]
+    def all(self, *, until: dt.datetime | None = None) -> list[HazardState]:
+        """Every hazard's state (as of *until*, exclusive, if given), in the order found."""
+        return fold_hazards(self.store, self.rules, until=until)
 
     # -- writing -----------------------------------------------------------------------
 
-    def _now(self, at: dt.datetime | None) -> dt.datetime:
-        return dt.datetime.now(self.zone) if at is None else at
-
-    def _subjects(self, school_id: str) -> list[str]:
-        return [school(school_id), *(unit(u.id) for u in self.graph.sections_for(school_id))]
+    def _subjects(self, state: HazardState | str) -> list[str]:
+        school_id = state if isinstance(state, str) else state.school
+        hazard_id = None if isinstance(state, str) else state.id
+        subjects = self.desk.school_subjects(school_id)
+        if hazard_id is not None:
+            subjects.insert(0, hazard(hazard_id))
+        return subjects
 
     def _message(self, recipient: str, title: str, text: str, *, urgent: bool) -> OutboxMessage:
-        from dualduty.storage.store import OutboxMessage
+        return self.desk.message(self.rules.channel, recipient, title, text, urgent=urgent)
 
-        return OutboxMessage(self.rules.channel, recipient, title, text, urgent=urgent)
-
-    def _write(
+    def _command(
         self,
-        record: Record,
-        messages: Sequence[OutboxMessage] = (),
-    ) -> Entry:
-        tx: Transaction
-        with self.store.transaction() as tx:
-            entry = tx.append(record)
-            for message in messages:
-                tx.enqueue(message, cause=entry)
-        return entry
-
-    def _apply(
-        self, state: HazardState, data: object, actor: str, at: dt.datetime | None
-    ) -> tuple[Record, HazardState]:
-        record = Record.of(
-            data, actor=actor, at=self._now(at), subjects=self._subjects(state.school)
-        )
-        return record, step(state, record, self.rules)
+        hazard_id: str,
+        actor: str,
+        at: dt.datetime | None,
+        make: Callable[[HazardState], tuple[frozenset[str], str, object]],
+    ) -> HazardState:
+        """Read the hazard, ask *make* who may act and what to record, check, append."""
+        with self.desk.writing() as w:
+            state = self._fold(w, hazard_id)
+            allowed, what, data = make(state)
+            self.desk.require(actor, allowed, what)
+            record = Record.of(
+                data, actor=actor, at=self.desk.now(at), subjects=self._subjects(state)
+            )
+            new = step(state, record, self.rules)
+            w.append(record)
+        return new
 
     def find(
         self,
@@ -609,50 +617,72 @@ class Hazards:
         at: dt.datetime | None = None,
     ) -> HazardState:
         """Record a hazard found at a school; a major one is reported to the office at once."""
-        self.graph.school(school_id)
-        self._require(actor, self.finders(school_id), f"record hazards at school {school_id}")
-        taken = {e.record.data.hazard for e in self.store.read(kind="hazard-found")}
-        if hazard_id is None:
-            n = len(taken) + 1
-            while f"hz-{n:05d}" in taken:
-                n += 1
-            hazard_id = f"hz-{n:05d}"
-        elif hazard_id in taken:
-            raise InvalidTransition(f"hazard {hazard_id!r} was already found")
-        data = HazardFound(hazard_id, school_id, Severity(severity), description, inspection)
-        record = Record.of(data, actor=actor, at=self._now(at), subjects=self._subjects(school_id))
+        with self.desk.writing() as w:
+            return self.find_in(
+                w,
+                school_id,
+                severity,
+                description,
+                actor=actor,
+                hazard_id=hazard_id,
+                inspection=inspection,
+                at=at,
+            )
+
+    def find_in(
+        self,
+        w: Writing,
+        school_id: str,
+        severity: Severity | str,
+        description: str,
+        *,
+        actor: str,
+        hazard_id: str | None = None,
+        inspection: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> HazardState:
+        """:meth:`find` inside an open writing (an inspection's findings use it)."""
+        from .service import new_id
+
+        school_ = self.graph.school(school_id)
+        self.desk.require(actor, self.finders(school_id), f"record hazards at school {school_id}")
+        data = HazardFound(
+            new_id(w, "hz", hazard_id, "hazard"),
+            school_id,
+            Severity(severity),
+            description,
+            inspection,
+        )
+        record = Record.of(
+            data,
+            actor=actor,
+            at=self.desk.now(at),
+            subjects=[hazard(data.hazard), *self._subjects(school_id)],
+        )
         state = step(None, record, self.rules)
         messages = []
         if state.major:
-            name = self.graph.school(school_id).name
-            for person_id in sorted(self._office_heads()):
+            for person_id in sorted(self.desk.office_heads()):
                 messages.append(
                     self._message(
                         person_id,
-                        f"重大隐患 {hazard_id}：{name}",
-                        f"{name}发现重大安全隐患：{description}（发现人 {actor}）",
+                        f"重大隐患 {data.hazard}：{school_.name}",
+                        f"{school_.name}发现重大安全隐患：{description}（发现人 {actor}）",
                         urgent=True,
                     )
                 )
-        self._write(record, messages)
+        w.append(record, messages)
         return state
-
-    def _office_heads(self) -> set[str]:
-        heads = set()
-        for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
-            head = self.graph.head_of(office.id)
-            if head is not None and head.holder is not None:
-                heads.add(head.holder)
-        return heads or set(self.office_members())
 
     def register(self, hazard_id: str, *, actor: str, at: dt.datetime | None = None) -> HazardState:
         """The office registers the hazard; a major one is listed for supervision (挂牌督办)."""
-        state = self.state(hazard_id)
-        self._require(actor, self.office_members(), "register hazards (the office does)")
-        listed = state.major and self.rules.list_major
-        record, new = self._apply(state, HazardRegistered(hazard_id, listed), actor, at)
-        self._write(record)
-        return new
+
+        def make(state: HazardState) -> tuple[frozenset[str], str, object]:
+            listed = state.major and self.rules.list_major
+            what = "register hazards (the office does)"
+            return self.office_members(), what, HazardRegistered(hazard_id, listed)
+
+        return self._command(hazard_id, actor, at, make)
 
     def plan(
         self,
@@ -667,25 +697,26 @@ class Hazards:
         at: dt.datetime | None = None,
     ) -> HazardState:
         """Record the rectification plan (again, after a rejection, to revise it)."""
-        state = self.state(hazard_id)
-        self._require(actor, self._workers(state.school), f"plan the rectification of {hazard_id}")
-        self.graph.person(responsible)
+        self.desk.require_person(responsible, f"the plan of {hazard_id}")
         data = RectificationPlanned(
             hazard_id, tuple(measures), responsible, time_limit, funds_yuan, tuple(safeguards)
         )
-        record, new = self._apply(state, data, actor, at)
-        self._write(record)
-        return new
+
+        def make(state: HazardState) -> tuple[frozenset[str], str, object]:
+            return self._workers(state.school), f"plan the rectification of {hazard_id}", data
+
+        return self._command(hazard_id, actor, at, make)
 
     def claim(
         self, hazard_id: str, *, actor: str, text: str = "整改完成", at: dt.datetime | None = None
     ) -> HazardState:
         """Report the rectification done; someone else re-inspects it."""
-        state = self.state(hazard_id)
-        self._require(actor, self._workers(state.school), f"claim the rectification of {hazard_id}")
-        record, new = self._apply(state, RectificationClaimed(hazard_id, text), actor, at)
-        self._write(record)
-        return new
+
+        def make(state: HazardState) -> tuple[frozenset[str], str, object]:
+            what = f"claim the rectification of {hazard_id}"
+            return self._workers(state.school), what, RectificationClaimed(hazard_id, text)
+
+        return self._command(hazard_id, actor, at, make)
 
     def reinspect(
         self,
@@ -697,33 +728,35 @@ class Hazards:
         at: dt.datetime | None = None,
     ) -> HazardState:
         """Re-inspect a claimed rectification: accept it, or send it back to rectifying."""
-        state = self.state(hazard_id)
-        self._require(actor, self._workers(state.school), f"re-inspect {hazard_id}")
-        if state.claimed_by == actor:
-            raise PermissionDenied(
-                f"{actor} claimed the rectification of {hazard_id} and may not re-inspect it "
-                "(separation of duties)"
-            )
-        record, new = self._apply(state, Reinspected(hazard_id, accepted, notes), actor, at)
-        self._write(record)
-        return new
+
+        def make(state: HazardState) -> tuple[frozenset[str], str, object]:
+            self.desk.require(actor, self._workers(state.school), f"re-inspect {hazard_id}")
+            if state.claimed_by == actor:
+                raise PermissionDenied(
+                    f"{actor} claimed the rectification of {hazard_id} and may not "
+                    "re-inspect it (separation of duties)"
+                )
+            data = Reinspected(hazard_id, accepted, notes)
+            return self._workers(state.school), f"re-inspect {hazard_id}", data
+
+        return self._command(hazard_id, actor, at, make)
 
     def close(
         self, hazard_id: str, *, actor: str, notes: str = "", at: dt.datetime | None = None
     ) -> HazardState:
         """Close (销号) an accepted hazard; only the office closes a major one."""
-        state = self.state(hazard_id)
-        allowed = set(self.office_members())
-        if not state.major:
-            for section in self.graph.sections_for(state.school):
-                head = self.graph.head_of(section.id)
-                if head is not None and head.holder is not None:
-                    allowed.add(head.holder)
-        what = "close a major hazard (the office does)" if state.major else f"close {hazard_id}"
-        self._require(actor, frozenset(allowed), what)
-        record, new = self._apply(state, HazardClosed(hazard_id, notes), actor, at)
-        self._write(record)
-        return new
+
+        def make(state: HazardState) -> tuple[frozenset[str], str, object]:
+            allowed = set(self.office_members())
+            if not state.major:
+                for section in self.graph.sections_for(state.school):
+                    head = self.graph.head_of(section.id)
+                    if head is not None and head.holder is not None:
+                        allowed.add(head.holder)
+            what = "close a major hazard (the office does)" if state.major else f"close {hazard_id}"
+            return frozenset(allowed), what, HazardClosed(hazard_id, notes)
+
+        return self._command(hazard_id, actor, at, make)
 
     def escalate_overdue(self, now: dt.datetime, *, actor: str) -> list[HazardState]:
         """Escalate every overdue hazard one level up its chain; return those escalated.
@@ -732,44 +765,80 @@ class Hazards:
         is a :class:`HazardEscalated` record and an outbox message to the post's holder,
         all in one transaction.
         """
-        self._require(actor, self.office_members(), "escalate hazards (the office does)")
+        self.desk.require(actor, self.office_members(), "escalate hazards (the office does)")
         every = dt.timedelta(days=self.rules.escalate_every_days)
-        planned: list[tuple[Record, OutboxMessage | None, HazardState]] = []
-        for state in self.all():
-            missed = state.missed(now)
-            if not missed:
-                continue
-            if state.escalated_at is not None and now - state.escalated_at < every:
-                continue
-            chain = escalation_chain(self.graph, state.school)
-            level = state.escalation_level + 1
-            if level >= len(chain):
-                continue
-            post = chain[level]
-            reason = "逾期：" + "、".join(_MISSED_ZH[m] for m in missed)
-            data = HazardEscalated(state.id, post.id, level, reason)
-            record, new = self._apply(state, data, actor, now)
-            message = None
-            if post.holder is not None:
-                name = self.graph.school(state.school).name
-                message = self._message(
-                    post.holder,
-                    f"隐患督办 {state.id}：{name}（{reason}）",
-                    f"{name}的{'重大' if state.major else '一般'}隐患“{state.description}”"
-                    f"{reason}，提请{post.title}督办。",
-                    urgent=state.major,
-                )
-            planned.append((record, message, new))
-        if planned:
-            with self.store.transaction() as tx:
-                for record, message, _ in planned:
-                    entry = tx.append(record)
-                    if message is not None:
-                        tx.enqueue(message, cause=entry)
-        return [new for _, _, new in planned]
+        escalated: list[HazardState] = []
+        with self.desk.writing() as w:
+            for state in fold_hazards(self.store, self.rules, pending=w.tx.records):
+                missed = state.missed(now)
+                if not missed or not state.open:
+                    continue
+                if state.escalated_at is not None and now - state.escalated_at < every:
+                    continue
+                chain = escalation_chain(self.graph, state.school)
+                level = state.escalation_level + 1
+                if level >= len(chain):
+                    continue
+                post = chain[level]
+                reason = "逾期：" + "、".join(_MISSED_ZH[m] for m in missed)
+                data = HazardEscalated(state.id, post.id, level, reason)
+                record = Record.of(data, actor=actor, at=now, subjects=self._subjects(state))
+                new = step(state, record, self.rules)
+                messages = []
+                if post.holder is not None:
+                    name = self.graph.school(state.school).name
+                    messages.append(
+                        self._message(
+                            post.holder,
+                            f"隐患督办 {state.id}：{name}（{reason}）",
+                            f"{name}的{'重大' if state.major else '一般'}隐患“{state.description}”"
+                            f"{reason}，提请{post.title}督办。",
+                            urgent=state.major,
+                        )
+                    )
+                w.append(record, messages)
+                escalated.append(new)
+        return escalated
 
     def _workers(self, school_id: str) -> frozenset[str]:
         return self.section_members(school_id) | self.office_members()
 
 
-_MISSED_ZH = {"plan": "未按期制定整改方案", "time-limit": "超过整改时限", "close": "未按期销号"}
+def fold_hazards(
+    store: Store,
+    rules: HazardRules | None = None,
+    *,
+    until: dt.datetime | None = None,
+    pending: Sequence[Record] = (),
+) -> list[HazardState]:
+    """Every hazard's state from the store's hazard records (as of *until*, exclusive).
+
+    Reads only the hazard kinds, each through the store's kind index. *pending* adds the
+    records of an open transaction, not committed yet, in the order appended.
+    """
+    by_id: dict[str, list[tuple[int, Record]]] = {}
+    for kind in HAZARD_KINDS:
+        name = kind.__record_kind__
+        for entry in store.read(kind=name, until=until):
+            by_id.setdefault(entry.record.data.hazard, []).append((entry.seq, entry.record))
+    extra = 1 << 62  # after every committed entry, in the order they were appended
+    for record in pending:
+        if type(record.data) in HAZARD_KINDS:
+            by_id.setdefault(record.data.hazard, []).append((extra, record))
+            extra += 1
+    found = sorted(by_id.values(), key=lambda rs: min(seq for seq, _ in rs))
+    states = []
+    for pairs in found:
+        pairs.sort(key=lambda sr: sr[0])
+        state = HazardState.fold((r for _, r in pairs), rules)
+        if state is not None:
+            states.append(state)
+    return states
+
+
+_MISSED_ZH = {
+    "report": "未及时上报",
+    "plan": "未按期制定整改方案",
+    "time-limit": "超过整改时限",
+    "close": "未按期销号",
+}

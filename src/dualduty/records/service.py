@@ -1,0 +1,256 @@
+"""What every recording service shares: who is who, and one transaction per command.
+
+A service (:class:`~dualduty.records.Hazards`, :class:`~dualduty.records.Inspections`, …)
+is a facet of one :class:`Recorder`; facets built from the same recorder share its
+:class:`Desk`, so :meth:`Recorder.batch` can put the commands of several facets in one
+transaction. Every command reads what it needs *inside* its write transaction (so two
+writers cannot both apply the same transition), checks who may act, and appends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from dualduty.errors import DualdutyError
+from dualduty.model.enums import UnitKind
+
+from .base import Entry, Record
+
+if TYPE_CHECKING:
+    from dualduty.graph import OrgGraph
+    from dualduty.model.org import Organisation
+    from dualduty.storage.store import OutboxMessage, Store, Transaction
+
+__all__ = ["Desk", "InvalidTransition", "PermissionDenied", "Writing"]
+
+
+class PermissionDenied(DualdutyError):
+    """The acting person's posts do not allow the command. Nothing was written."""
+
+
+class InvalidTransition(DualdutyError):
+    """The command does not fit what the record already says. Nothing was written."""
+
+
+#: A clock: returns the current time, aware.
+Clock = Callable[[], dt.datetime]
+
+
+@attrs.define
+class Writing:
+    """The open transaction of a command (or of a batch of them) and what it appended.
+
+    Reads through :meth:`read` see the committed entries and, after them, the records
+    this transaction appended so far.
+    """
+
+    store: Store
+    tx: Transaction
+    pending: dict[str, list[Record]] = attrs.field(factory=dict)
+
+    @property
+    def next_seq(self) -> int:
+        """The ``seq`` the next appended record will get."""
+        rows = self.tx.rows
+        return (rows[-1].seq if rows else self.tx.start[0]) + 1
+
+    def read(self, subject: str, kind: str | None = None) -> list[Record]:
+        """Records about *subject* (of *kind*), committed first, then this transaction's."""
+        out = [e.record for e in self.store.read(subject=subject, kind=kind)]
+        out.extend(r for r in self.pending.get(subject, ()) if kind is None or r.kind == kind)
+        return out
+
+    def exists(self, subject: str) -> bool:
+        """Whether any record (committed or pending) is about *subject*."""
+        if subject in self.pending:
+            return True
+        return next(iter(self.store.read(subject=subject, limit=1)), None) is not None
+
+    def append(self, record: Record, messages: Sequence[OutboxMessage] = ()) -> Entry:
+        """Append *record* and enqueue *messages* caused by it."""
+        entry = self.tx.append(record)
+        for message in messages:
+            self.tx.enqueue(message, cause=entry)
+        for subject in record.subjects:
+            self.pending.setdefault(subject, []).append(record)
+        return entry
+
+
+class Desk:
+    """The organisation, its graph and its store, shared by the facets of a recorder.
+
+    :param store: where records go.
+    :param org: the organisation whose posts decide who may do what.
+    :param clock: the current time when a command gives no ``at`` (default: now in the
+        organisation's time zone).
+    """
+
+    def __init__(self, store: Store, org: Organisation, *, clock: Clock | None = None) -> None:
+        from dualduty.graph import OrgGraph
+
+        self.store = store
+        self.org = org
+        self.graph: OrgGraph = OrgGraph(org)
+        self.zone = zoneinfo.ZoneInfo(org.timezone)
+        self.clock: Clock = clock or (lambda: dt.datetime.now(self.zone))
+        self._writing: Writing | None = None
+        self._office: frozenset[str] | None = None
+        self._office_heads: frozenset[str] | None = None
+        self._sections: dict[str, frozenset[str]] = {}
+        self._finders: dict[str, frozenset[str]] = {}
+
+    # -- time ----------------------------------------------------------------------------
+
+    def now(self, at: dt.datetime | None = None) -> dt.datetime:
+        """*at*, or the clock's time."""
+        return self.clock() if at is None else at
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Writing]:
+        """The open batch's transaction, or a new one committed when the block ends."""
+        if self._writing is not None:
+            yield self._writing
+            return
+        with self.store.transaction() as tx:
+            writing = Writing(self.store, tx)
+            self._writing = writing
+            try:
+                yield writing
+            finally:
+                self._writing = None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Commands inside the block share one transaction: all are written, or none."""
+        if self._writing is not None:
+            raise DualdutyError("a batch is already open (batches do not nest)")
+        with self.writing():
+            yield
+
+    # -- who -------------------------------------------------------------------------------
+
+    def office_members(self) -> frozenset[str]:
+        """The people acting for the leading group's office: its head and its seat's staff."""
+        if self._office is None:
+            graph = self.graph
+            people: set[str] = set()
+            for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
+                head = graph.head_of(office.id)
+                if head is not None and head.holder is not None:
+                    people.add(head.holder)
+                units = [office]
+                if office.seated_in is not None:
+                    units.append(graph.unit(office.seated_in))
+                people.update(p.holder for u in units for p in u.posts if p.holder is not None)
+            self._office = frozenset(people)
+        return self._office
+
+    def office_heads(self) -> frozenset[str]:
+        """Who a report to the office goes to: its head (all its members if it has none)."""
+        if self._office_heads is None:
+            heads = set()
+            for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
+                head = self.graph.head_of(office.id)
+                if head is not None and head.holder is not None:
+                    heads.add(head.holder)
+            self._office_heads = frozenset(heads) or self.office_members()
+        return self._office_heads
+
+    def section_members(self, school_id: str) -> frozenset[str]:
+        """The people of the units holding a package of the school."""
+        found = self._sections.get(school_id)
+        if found is None:
+            found = frozenset(
+                p.holder
+                for u in self.graph.sections_for(school_id)
+                for p in u.posts
+                if p.holder is not None
+            )
+            self._sections[school_id] = found
+        return found
+
+    def unit_members(self, unit_id: str) -> frozenset[str]:
+        """The people holding posts of a unit."""
+        return frozenset(p.holder for p in self.graph.unit(unit_id).posts if p.holder is not None)
+
+    def finders(self, school_id: str) -> frozenset[str]:
+        """Who answers for a school on the ground: its sections' people and its package
+        holders and staff (a leading-group member holding a package, say)."""
+        found = self._finders.get(school_id)
+        if found is None:
+            graph = self.graph
+            people = set(self.section_members(school_id))
+            for package in graph.packages_of(school_id):
+                for post_id in (package.holder, *package.staff):
+                    try:
+                        holder = graph.post(post_id).holder
+                    except KeyError:  # a unit holds the package: its people are counted above
+                        continue
+                    if holder is not None:
+                        people.add(holder)
+            found = frozenset(people)
+            self._finders[school_id] = found
+        return found
+
+    def require(self, actor: str, allowed: Iterable[str], what: str) -> None:
+        """Refuse unless *actor* is a person of the organisation among *allowed*.
+
+        :raises PermissionDenied: naming the actor, their posts and what was refused.
+        """
+        try:
+            self.graph.person(actor)
+        except KeyError:
+            raise PermissionDenied(f"no person {actor!r} in this organisation") from None
+        if actor not in allowed:
+            posts = ", ".join(p.title for p in self.graph.posts_of(actor)) or "no post"
+            raise PermissionDenied(f"{actor} ({posts}) may not {what}")
+
+    def require_person(self, person_id: str, what: str) -> None:
+        """Refuse a command naming someone who is not a person of the organisation."""
+        try:
+            self.graph.person(person_id)
+        except KeyError:
+            raise InvalidTransition(
+                f"{what}: no person {person_id!r} in this organisation"
+            ) from None
+
+    def school_subjects(self, school_id: str) -> list[str]:
+        """The subjects of a record about a school: the school and its packaged sections."""
+        from .base import school, unit
+
+        return [school(school_id), *(unit(u.id) for u in self.graph.sections_for(school_id))]
+
+    def message(
+        self, channel: str, recipient: str, title: str, text: str, *, urgent: bool
+    ) -> OutboxMessage:
+        """An outbox message."""
+        from dualduty.storage.store import OutboxMessage
+
+        return OutboxMessage(channel, recipient, title, text, urgent=urgent)
+
+
+def new_id(writing: Writing, prefix: str, given: str | None, subject_type: str) -> str:
+    """*given*, checked to be new; or ``<prefix>-<seq>`` from the seq its record will get.
+
+    A seq is unique within a store, so generated ids never collide and need no scan.
+
+    :raises InvalidTransition: if *given* is already taken.
+    """
+    if given is None:
+        base = f"{prefix}-{writing.next_seq:05d}"
+        candidate, n = base, 1
+        while writing.exists(f"{subject_type}:{candidate}"):  # someone chose it by hand
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+    if writing.exists(f"{subject_type}:{given}"):
+        raise InvalidTransition(f"{subject_type} {given!r} already exists in the record")
+    return given
