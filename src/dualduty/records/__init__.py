@@ -32,6 +32,7 @@ from .hazards import (
     fold_hazards,
     hazard,
 )
+from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "PermissionDenied",
     "Record",
     "RecordData",
+    "Recorder",
     "RectificationClaimed",
     "RectificationPlanned",
     "Reinspected",

@@ -1,0 +1,271 @@
+"""``dualduty record …``: the common actions of the records layer from the command line.
+
+Every sub-command opens the store (``--db``), loads the organisation (``--org``) whose
+posts decide who may act, runs one command of :class:`~dualduty.records.Recorder` as
+``--actor`` and prints what the record now says (``--format json`` for programs). A
+refused command (:class:`~dualduty.records.PermissionDenied`,
+:class:`~dualduty.records.InvalidTransition`) is printed without a traceback, writes
+nothing, and exits 2 like every other bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from .records import HazardState, Recorder
+
+__all__ = ["add_record_parser", "run_record"]
+
+EXIT_OK = 0
+
+
+def _aware(text: str) -> dt.datetime:
+    import argparse
+
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone offset: {text!r} (say +08:00)")
+    return value
+
+
+def _date(text: str) -> dt.date:
+    import argparse
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {text!r}") from None
+
+
+def _common() -> argparse.ArgumentParser:
+    import argparse
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", required=True, metavar="URL", help="the store: sqlite:///path.db")
+    common.add_argument(
+        "--org", required=True, metavar="FILE", help="the district file (who may do what)"
+    )
+    common.add_argument("--actor", required=True, metavar="PERSON", help="who acts (person id)")
+    common.add_argument(
+        "--at",
+        type=_aware,
+        metavar="TIME",
+        help="when, ISO 8601 with an offset (default: now)",
+    )
+    common.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (text)"
+    )
+    return common
+
+
+def add_record_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``record`` sub-command and its actions to *sub*."""
+    import argparse
+
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "record",
+        help="record what happened: inspections, hazards, incidents, activities, meetings",
+        description="Record one action in the store as the acting person. Exit 0 when it "
+        "was recorded, 2 when it was refused (who may not, or it does not fit what the "
+        "record says) or the input is bad; a refused action writes nothing.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    common = _common()
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = actions.add_parser(
+            name, help=help_, description=help_, parents=[common]
+        )
+        return p
+
+    p = add("hazard", "record a hazard found at a school (隐患); a major one alerts the office")
+    p.add_argument("school", help="the school's id")
+    p.add_argument("description", help="what was found")
+    p.add_argument("--severity", choices=["general", "major"], default="general")
+    p.add_argument("--id", dest="hazard_id", metavar="ID", help="the hazard's id (default: new)")
+    p.add_argument("--inspection", metavar="ID", help="the inspection that found it")
+
+    p = add("register", "the office registers a hazard (登记; a major one is listed, 挂牌督办)")
+    p.add_argument("hazard", help="the hazard's id")
+
+    p = add("plan", "record a hazard's rectification plan (整改方案)")
+    p.add_argument("hazard", help="the hazard's id")
+    p.add_argument("--measure", action="append", required=True, help="a measure (repeatable)")
+    p.add_argument("--responsible", required=True, metavar="PERSON", help="who answers for it")
+    p.add_argument("--time-limit", type=_date, required=True, metavar="DATE")
+    p.add_argument("--funds", type=int, default=0, metavar="YUAN", help="funds in yuan (0)")
+    p.add_argument(
+        "--safeguard", action="append", default=[], help="an interim safeguard (repeatable)"
+    )
+
+    p = add("rectify", "report a hazard's rectification done (整改完成), for re-inspection")
+    p.add_argument("hazard", help="the hazard's id")
+    p.add_argument("--text", default="整改完成", help="what was done")
+
+    p = add("accept", "re-inspect a rectification (复查) and accept it, or --reject it")
+    p.add_argument("hazard", help="the hazard's id")
+    p.add_argument("--reject", action="store_true", help="send it back to rectifying")
+    p.add_argument("--notes", default="", help="the re-inspection's notes")
+
+    p = add("close", "close an accepted hazard (销号); only the office closes a major one")
+    p.add_argument("hazard", help="the hazard's id")
+    p.add_argument("--notes", default="", help="notes")
+
+    p = add("escalate", "the office escalates every overdue hazard one level up its chain")
+    return parser
+
+
+def run_record(ns: argparse.Namespace) -> int:
+    """Run ``dualduty record ACTION`` from parsed arguments; return the exit code."""
+    from .io import load
+    from .records import Recorder
+    from .storage import open_store
+
+    org = load(ns.org)
+    with open_store(ns.db) as store:
+        recorder = Recorder(store, org)
+        result = _ACTIONS[ns.action](recorder, ns)
+    if ns.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _text(result, sys.stdout)
+    return EXIT_OK
+
+
+def _text(result: dict[str, Any], out: Any) -> None:
+    print(result["summary"], file=out)
+    for key, value in result.items():
+        if key in ("summary", "action") or value in (None, [], ""):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        print(f"  {key:<16} {shown}", file=out)
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def hazard_json(state: HazardState, now: dt.datetime) -> dict[str, Any]:
+    """A hazard's state as JSON-ready built-in types."""
+    plan = state.plan
+    return {
+        "hazard": state.id,
+        "school": state.school,
+        "severity": state.severity.value,
+        "status": state.status.value,
+        "description": state.description,
+        "found_at": _iso(state.found_at),
+        "found_by": state.found_by,
+        "listed": state.listed,
+        "report_by": _iso(state.report_by),
+        "plan_by": _iso(state.plan_by),
+        "close_by": _iso(state.close_by),
+        "plan": None
+        if plan is None
+        else {
+            "measures": list(plan.measures),
+            "responsible": plan.responsible,
+            "time_limit": plan.time_limit.isoformat(),
+            "funds_yuan": plan.funds_yuan,
+            "safeguards": list(plan.safeguards),
+        },
+        "claimed_by": state.claimed_by,
+        "rejections": state.rejections,
+        "escalation_level": state.escalation_level,
+        "missed": list(state.missed(now)),
+        "closed_at": _iso(state.closed_at),
+    }
+
+
+def _hazard_result(action: str, state: HazardState, now: dt.datetime) -> dict[str, Any]:
+    out = {"action": action, "summary": f"hazard {state.id}: {state.status.value}"}
+    out.update(hazard_json(state, now))
+    return out
+
+
+def _now(recorder: Recorder, ns: argparse.Namespace) -> dt.datetime:
+    return recorder.desk.now(ns.at)
+
+
+def _hazard(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.hazards.find(
+        ns.school,
+        ns.severity,
+        ns.description,
+        actor=ns.actor,
+        hazard_id=ns.hazard_id,
+        inspection=ns.inspection,
+        at=ns.at,
+    )
+    return _hazard_result("hazard", state, _now(r, ns))
+
+
+def _register(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    return _hazard_result(
+        "register", r.hazards.register(ns.hazard, actor=ns.actor, at=ns.at), _now(r, ns)
+    )
+
+
+def _plan(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.hazards.plan(
+        ns.hazard,
+        actor=ns.actor,
+        measures=ns.measure,
+        responsible=ns.responsible,
+        time_limit=ns.time_limit,
+        funds_yuan=ns.funds,
+        safeguards=ns.safeguard,
+        at=ns.at,
+    )
+    return _hazard_result("plan", state, _now(r, ns))
+
+
+def _rectify(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.hazards.claim(ns.hazard, actor=ns.actor, text=ns.text, at=ns.at)
+    return _hazard_result("rectify", state, _now(r, ns))
+
+
+def _accept(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.hazards.reinspect(
+        ns.hazard, actor=ns.actor, accepted=not ns.reject, notes=ns.notes, at=ns.at
+    )
+    return _hazard_result("accept", state, _now(r, ns))
+
+
+def _close(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.hazards.close(ns.hazard, actor=ns.actor, notes=ns.notes, at=ns.at)
+    return _hazard_result("close", state, _now(r, ns))
+
+
+def _escalate(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    now = _now(r, ns)
+    states = r.hazards.escalate_overdue(now, actor=ns.actor)
+    return {
+        "action": "escalate",
+        "summary": f"{len(states)} hazard(s) escalated",
+        "escalated": [
+            {"hazard": s.id, "level": s.escalation_level, "missed": list(s.missed(now))}
+            for s in states
+        ],
+    }
+
+
+_ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = {
+    "hazard": _hazard,
+    "register": _register,
+    "plan": _plan,
+    "rectify": _rectify,
+    "accept": _accept,
+    "close": _close,
+    "escalate": _escalate,
+}

@@ -1,0 +1,65 @@
+"""One entry point to every recording service, sharing one desk (and its batches)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .hazards import HazardRules, Hazards
+from .service import Clock, Desk
+
+if TYPE_CHECKING:
+    from dualduty.model.org import Organisation
+    from dualduty.model.schedule import Schedule
+    from dualduty.storage.store import Store
+
+__all__ = ["Recorder"]
+
+
+class Recorder:
+    """The records layer's service: every command names who acts, is checked, and is
+    appended in one transaction (clause 三.2: 台账 that can be audited).
+
+    :param store: where the records go.
+    :param org: the organisation whose posts decide who may do what.
+    :param schedule: the year's schedule, to check that inspections and meetings carry
+        out scheduled visits and meetings (optional).
+    :param hazard_rules: the hazard loop's deadlines (default: from ``org.rules``).
+    :param clock: the current time when a command gives no ``at`` (default: now).
+
+    Its facets share one :class:`~dualduty.records.Desk`, so :meth:`batch` can put
+    commands of several facets in one transaction.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        org: Organisation,
+        *,
+        schedule: Schedule | None = None,
+        hazard_rules: HazardRules | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.org = org
+        self.schedule = schedule
+        self.desk = Desk(store, org, clock=clock)
+        self._hazard_rules = hazard_rules
+
+    def now(self) -> dt.datetime:
+        """The recorder's clock."""
+        return self.desk.now()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Commands inside the block share one transaction: all are written, or none."""
+        with self.desk.batch():
+            yield
+
+    @cached_property
+    def hazards(self) -> Hazards:
+        """The hazard loop (隐患排查治理)."""
+        return Hazards(self.store, self.org, self._hazard_rules, desk=self.desk)

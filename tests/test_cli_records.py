@@ -1,0 +1,126 @@
+"""``dualduty record …``: actions through the command line, their JSON and their refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import dualduty
+from dualduty.cli import main
+from dualduty.storage import open_store
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> list[str]:
+    org = tmp_path / "bureau.toml"
+    dualduty.dump(dualduty.reference_organisation(schools=3), org)
+    return ["--db", f"sqlite:///{tmp_path / 'records.db'}", "--org", str(org)]
+
+
+def record(
+    capsys: pytest.CaptureFixture[str], env: list[str], *args: str
+) -> tuple[int, dict[str, object], str]:
+    capsys.readouterr()
+    status = main(["record", *args, *env, "--format", "json"])
+    captured = capsys.readouterr()
+    return status, json.loads(captured.out) if captured.out else {}, captured.err
+
+
+def count(env: list[str]) -> tuple[int, int]:
+    with open_store(env[1], readonly=True) as store:
+        return len(store), len(store.outbox(state=None))
+
+
+def test_a_major_hazard_from_finding_to_closure(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    at = "2026-09-01T09:00:00+08:00"
+    status, out, _ = record(
+        capsys, env, "hazard", "s0002", "外墙瓷砖空鼓", "--severity", "major",
+        "--actor", "p011", "--at", at,
+    )  # fmt: skip
+    assert status == 0
+    assert out["status"] == "found"
+    assert out["found_at"] == at
+    hid = str(out["hazard"])
+    assert count(env) == (1, 1)  # the urgent message to the office went with it
+
+    steps = [
+        ("register", hid, "--actor", "p008", "--at", "2026-09-01T10:00:00+08:00"),
+        ("plan", hid, "--actor", "p010", "--measure", "拆除空鼓瓷砖", "--responsible", "p010",
+         "--time-limit", "2026-10-15", "--funds", "120000", "--safeguard", "设置警戒区",
+         "--at", "2026-09-03T09:00:00+08:00"),
+        ("rectify", hid, "--actor", "p011", "--at", "2026-10-01T09:00:00+08:00"),
+        ("accept", hid, "--reject", "--notes", "仍有空鼓", "--actor", "p012",
+         "--at", "2026-10-02T09:00:00+08:00"),
+        ("rectify", hid, "--actor", "p011", "--at", "2026-10-10T09:00:00+08:00"),
+        ("accept", hid, "--actor", "p008", "--at", "2026-10-11T09:00:00+08:00"),
+        ("close", hid, "--actor", "p007", "--at", "2026-10-12T09:00:00+08:00"),
+    ]  # fmt: skip
+    statuses = []
+    for args in steps:
+        status, out, err = record(capsys, env, *args)
+        assert status == 0, err
+        statuses.append(out["status"])
+    assert statuses == [
+        "registered", "rectifying", "rectified", "rectifying", "rectified", "accepted", "closed",
+    ]  # fmt: skip
+    assert out["rejections"] == 1
+    assert out["plan"] == {
+        "measures": ["拆除空鼓瓷砖"],
+        "responsible": "p010",
+        "time_limit": "2026-10-15",
+        "funds_yuan": 120000,
+        "safeguards": ["设置警戒区"],
+    }
+    capsys.readouterr()
+    assert main(["verify", "--db", env[1]]) == 0
+
+
+def test_a_refused_action_exits_2_without_a_traceback_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    record(capsys, env, "hazard", "s0002", "楼梯扶手松动", "--actor", "p011")
+    before = count(env)
+    # p014 works in another section: s0002 is not theirs.
+    status, out, err = record(capsys, env, "hazard", "s0002", "x", "--actor", "p014")
+    assert (status, out) == (2, {})
+    assert err.startswith("dualduty: p014 (")
+    assert "may not record hazards at school s0002" in err
+    assert count(env) == before
+    assert "Traceback" not in err
+    # Self-verification: the claimer may not accept their own rectification.
+    hid = "hz-00001"
+    record(capsys, env, "register", hid, "--actor", "p008")
+    record(capsys, env, "plan", hid, "--actor", "p010", "--measure", "加固", "--responsible",
+           "p010", "--time-limit", "2026-12-31")  # fmt: skip
+    record(capsys, env, "rectify", hid, "--actor", "p011")
+    before = count(env)
+    status, _, err = record(capsys, env, "accept", hid, "--actor", "p011")
+    assert status == 2
+    assert "separation of duties" in err
+    assert count(env) == before
+
+
+def test_an_unknown_school_or_a_bad_time_is_bad_input(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    status, _, err = record(capsys, env, "hazard", "s9999", "x", "--actor", "p011")
+    assert status == 2
+    assert "s9999" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["record", "hazard", "s0002", "x", *env, "--actor", "p011", "--at", "2026-09-01"])
+    assert exc.value.code == 2
+    assert "give a time zone offset" in capsys.readouterr().err
+
+
+def test_escalate_reports_what_climbed(capsys: pytest.CaptureFixture[str], env: list[str]) -> None:
+    record(capsys, env, "hazard", "s0002", "围墙开裂", "--severity", "major", "--actor", "p011",
+           "--at", "2026-09-01T09:00:00+08:00")  # fmt: skip
+    status, out, _ = record(
+        capsys, env, "escalate", "--actor", "p007", "--at", "2026-09-25T09:00:00+08:00"
+    )
+    assert status == 0
+    assert out["escalated"] == [{"hazard": "hz-00001", "level": 1, "missed": ["plan"]}]
