@@ -124,3 +124,26 @@ def test_escalate_reports_what_climbed(capsys: pytest.CaptureFixture[str], env: 
     )
     assert status == 0
     assert out["escalated"] == [{"hazard": "hz-00001", "level": 1, "missed": ["plan"]}]
+
+
+def test_an_inspection_with_findings_opens_hazards(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    status, out, err = record(
+        capsys, env, "inspection", "s0002", "--holder", "general-office", "--date", "2026-09-15",
+        "--inspector", "p011", "--inspector", "p012", "--unannounced",
+        "--finding", "消防通道堵塞=general", "--finding", "值班记录完整=good",
+        "--actor", "p011", "--at", "2026-09-15T16:00:00+08:00",
+    )  # fmt: skip
+    assert status == 0, err
+    assert out["announced"] is False
+    assert out["inspectors"] == ["p011", "p012"]
+    (hid,) = out["hazards"]  # type: ignore[misc]
+    assert out["findings"] == [
+        {"text": "消防通道堵塞", "severity": "general", "hazard": hid},
+        {"text": "值班记录完整=good", "severity": None, "hazard": None},
+    ]
+    status, hazard, _ = record(capsys, env, "register", str(hid), "--actor", "p008")
+    assert status == 0
+    assert hazard["school"] == "s0002"
+    assert count(env) == (3, 0)  # hazard, inspection, registration; no urgent message

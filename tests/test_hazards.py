@@ -16,6 +16,7 @@ from dualduty.errors import DualdutyError
 from dualduty.records import (
     RECORD_KINDS,
     HazardFound,
+    HazardRegistered,
     HazardRules,
     Hazards,
     HazardState,
@@ -229,6 +230,29 @@ def test_major_hazard_walk_to_closure_on_sqlite(tmp_path: Path) -> None:
         verification = store.verify()
         assert verification.ok
         assert verification.checked == len(kinds)
+
+
+class TestWho:
+    def test_the_office_may_record_a_hazard_at_any_school(self, hazards: Hazards) -> None:
+        state = hazards.find(SCHOOL, "general", "配电箱未上锁", actor=OFFICE_STAFF, at=T0)
+        assert state.found_by == OFFICE_STAFF
+
+    def test_state_names_the_inspection_that_found_it(self, hazards: Hazards) -> None:
+        state = hazards.find(SCHOOL, "general", "x", actor=SECTION_STAFF, inspection="in-7", at=T0)
+        assert hazards.state(state.id).inspection == "in-7"
+
+    def test_a_major_hazard_recorded_late_has_missed_its_report(self) -> None:
+        data = HazardFound("hz-1", SCHOOL, Severity.MAJOR, "围墙倾斜", reported=False)
+        state = step(None, Record.of(data, actor=SECTION_STAFF, at=T0))
+        assert state.report_by == T0 + dt.timedelta(hours=1)
+        assert state.missed(T0 + dt.timedelta(minutes=30)) == ()
+        assert state.missed(T0 + dt.timedelta(hours=2)) == ("report",)
+        registered = Record.of(
+            HazardRegistered("hz-1", listed=True), actor=OFFICE_STAFF, at=T0 + days(1)
+        )
+        late = step(state, registered)
+        assert late.reported_late
+        assert late.missed(T0 + days(1)) == ("report",)
 
 
 class TestRefusals:

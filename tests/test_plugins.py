@@ -22,6 +22,7 @@ import pytest
 
 import dualduty
 from dualduty import _builtin
+from dualduty._builtin import RECORD_KINDS as BUILTIN_KINDS
 from dualduty.calendars import HolidayProvider, HolidayYear, Term, TermProvider
 from dualduty.hookspecs import AppendedContext, StoreRequest
 from dualduty.notify import Channel, DeliveryResult, OutboxMessage
@@ -36,7 +37,6 @@ from dualduty.plugins import (
     requested_but_missing,
 )
 from dualduty.records import Entry, Note, Record
-from dualduty._builtin import RECORD_KINDS as BUILTIN_KINDS
 from dualduty.records.hazards import HAZARD_KINDS
 from dualduty.scoring import (
     AssessmentDraft,

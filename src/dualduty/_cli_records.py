@@ -70,7 +70,6 @@ def _common() -> argparse.ArgumentParser:
 
 def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``record`` sub-command and its actions to *sub*."""
-    import argparse
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "record",
@@ -87,6 +86,30 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
             name, help=help_, description=help_, parents=[common]
         )
         return p
+
+    p = add("inspection", "record an inspection of a school (督查), scheduled or ad hoc")
+    p.add_argument("school", help="the school's id")
+    p.add_argument(
+        "--holder", required=True, help="the package holder it counts for (post or unit id)"
+    )
+    p.add_argument("--date", type=_date, required=True, metavar="DATE", help="the day inspected")
+    p.add_argument(
+        "--inspector",
+        action="append",
+        metavar="PERSON",
+        help="who went (repeatable; default: the actor)",
+    )
+    p.add_argument("--visit", metavar="ID", help="the scheduled visit it carries out")
+    p.add_argument("--unannounced", action="store_true", help="an unannounced visit (暗访)")
+    p.add_argument(
+        "--finding",
+        action="append",
+        default=[],
+        metavar="TEXT[=SEVERITY]",
+        help="a finding; with =general or =major it opens a hazard (repeatable)",
+    )
+    p.add_argument("--summary", default="", help="a summary")
+    p.add_argument("--id", dest="inspection_id", metavar="ID", help="its id (default: new)")
 
     p = add("hazard", "record a hazard found at a school (隐患); a major one alerts the office")
     p.add_argument("school", help="the school's id")
@@ -197,6 +220,51 @@ def _now(recorder: Recorder, ns: argparse.Namespace) -> dt.datetime:
     return recorder.desk.now(ns.at)
 
 
+def _finding_arg(text: str) -> tuple[str, str | None]:
+    body, sep, severity = text.rpartition("=")
+    if sep and severity in ("general", "major"):
+        return body, severity
+    return text, None
+
+
+def _inspection(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    done = r.inspections.record(
+        ns.school,
+        actor=ns.actor,
+        holder=ns.holder,
+        date=ns.date,
+        inspectors=ns.inspector,
+        visit=ns.visit,
+        announced=False if ns.unannounced else None,
+        findings=[_finding_arg(f) for f in ns.finding],
+        summary=ns.summary,
+        inspection_id=ns.inspection_id,
+        at=ns.at,
+    )
+    hazards = [f.hazard for f in done.findings if f.hazard is not None]
+    return {
+        "action": "inspection",
+        "summary": f"inspection {done.inspection} of {done.school} recorded"
+        + (f"; {len(hazards)} hazard(s) opened" if hazards else ""),
+        "inspection": done.inspection,
+        "school": done.school,
+        "holder": done.holder,
+        "date": done.date.isoformat(),
+        "inspectors": list(done.inspectors),
+        "visit": done.visit,
+        "announced": done.announced,
+        "findings": [
+            {
+                "text": f.text,
+                "severity": None if f.severity is None else f.severity.value,
+                "hazard": f.hazard,
+            }
+            for f in done.findings
+        ],
+        "hazards": hazards,
+    }
+
+
 def _hazard(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
     state = r.hazards.find(
         ns.school,
@@ -261,6 +329,7 @@ def _escalate(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
 
 
 _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = {
+    "inspection": _inspection,
     "hazard": _hazard,
     "register": _register,
     "plan": _plan,

@@ -32,6 +32,8 @@ from .hazards import (
     fold_hazards,
     hazard,
 )
+from .inspections import Inspections, done_visits, inspection
+from .kinds import Finding, InspectionRecorded, MeetingHeld, ReportSubmitted
 from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
 
@@ -39,6 +41,7 @@ __all__ = [
     "RECORD_KINDS",
     "Desk",
     "Entry",
+    "Finding",
     "HazardClosed",
     "HazardEscalated",
     "HazardFound",
@@ -47,7 +50,10 @@ __all__ = [
     "HazardState",
     "HazardStatus",
     "Hazards",
+    "InspectionRecorded",
+    "Inspections",
     "InvalidTransition",
+    "MeetingHeld",
     "Note",
     "PermissionDenied",
     "Record",
@@ -56,11 +62,14 @@ __all__ = [
     "RectificationClaimed",
     "RectificationPlanned",
     "Reinspected",
+    "ReportSubmitted",
     "Severity",
     "Writing",
+    "done_visits",
     "escalation_chain",
     "fold_hazards",
     "hazard",
+    "inspection",
     "kind_of",
     "person",
     "place",

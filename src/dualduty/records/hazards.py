@@ -298,6 +298,8 @@ class HazardState:
     found_at: dt.datetime
     found_by: str
     rules: HazardRules
+    inspection: str | None = None
+    """The inspection that found it, if any."""
     listed: bool = False
     reported_at: dt.datetime | None = None
     """When the office learned of it (``None``: not yet)."""
@@ -422,6 +424,7 @@ def step(
             found_by=record.actor,
             rules=rules or HazardRules(),
             reported_at=record.at if data.reported else None,
+            inspection=data.inspection,
         )
     hazard = getattr(data, "hazard", None)
     if state is None:
@@ -510,7 +513,8 @@ class Hazards:
 
     Who may do what:
 
-    - *find*: anyone holding or staffing a package of the school, or in a unit holding one;
+    - *find*: anyone holding or staffing a package of the school, or in a unit holding
+      one, and the office (which organises special inspections, 专项督查);
     - *register* and *escalate_overdue*: the office (its head and its seat's staff);
     - *plan*, *claim*, *reinspect*: the school's packaged sections or the office, but the
       re-inspector must not be who claimed the rectification (separation of duties);
@@ -645,7 +649,8 @@ class Hazards:
         from .service import new_id
 
         school_ = self.graph.school(school_id)
-        self.desk.require(actor, self.finders(school_id), f"record hazards at school {school_id}")
+        allowed = self.finders(school_id) | self.office_members()
+        self.desk.require(actor, allowed, f"record hazards at school {school_id}")
         data = HazardFound(
             new_id(w, "hz", hazard_id, "hazard"),
             school_id,

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .hazards import HazardRules, Hazards
+from .inspections import Inspections
 from .service import Clock, Desk
 
 if TYPE_CHECKING:
@@ -63,3 +64,15 @@ class Recorder:
     def hazards(self) -> Hazards:
         """The hazard loop (隐患排查治理)."""
         return Hazards(self.store, self.org, self._hazard_rules, desk=self.desk)
+
+    @cached_property
+    def inspections(self) -> Inspections:
+        """Inspections of packaged schools, scheduled or ad hoc (三.2)."""
+        return Inspections(
+            self.store,
+            self.org,
+            self._hazard_rules,
+            desk=self.desk,
+            schedule=self.schedule,
+            hazards=self.hazards,
+        )
