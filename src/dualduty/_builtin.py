@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 from .hookspecs import StoreRequest
 from .notify import Channel, DeliveryResult
 from .plugins import hookimpl
+from .records.accountability import KINDS as CASE_KINDS
+from .records.activities import KINDS as ACTIVITY_KINDS
 from .records.base import Note
 from .records.hazards import HAZARD_KINDS
 from .records.kinds import KINDS
+from .records.meetings import KINDS as MEETING_KINDS
 from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
 
@@ -22,7 +25,14 @@ if TYPE_CHECKING:
 _log = logging.getLogger("dualduty.notify.console")
 
 #: The record kinds the built-in plugin registers, in order.
-RECORD_KINDS: tuple[type, ...] = (Note, *HAZARD_KINDS, *KINDS)
+RECORD_KINDS: tuple[type, ...] = (
+    Note,
+    *HAZARD_KINDS,
+    *KINDS,
+    *ACTIVITY_KINDS,
+    *MEETING_KINDS,
+    *CASE_KINDS,
+)
 
 
 @hookimpl(trylast=True)

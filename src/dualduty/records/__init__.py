@@ -2,6 +2,35 @@
 
 from __future__ import annotations
 
+from .accountability import (
+    Accountability,
+    CaseClosed,
+    CaseDecided,
+    CaseInvestigated,
+    CaseOpened,
+    CaseState,
+    CaseStatus,
+    Decision,
+    Outcome,
+    case,
+    fold_cases,
+)
+from .activities import (
+    Activities,
+    ActivityApproved,
+    ActivityCancelled,
+    ActivityFinding,
+    ActivityGap,
+    ActivityRegistered,
+    ActivityRules,
+    ActivityState,
+    ActivitySupervised,
+    Approver,
+    SafetyPlanApproved,
+    SafetyPlanFiled,
+    activity,
+    fold_activities,
+)
 from .base import (
     RECORD_KINDS,
     Entry,
@@ -34,11 +63,30 @@ from .hazards import (
 )
 from .inspections import Inspections, done_visits, inspection
 from .kinds import Finding, InspectionRecorded, MeetingHeld, ReportSubmitted
+from .meetings import Meetings, PledgeSigned, TrainingHeld, meeting
 from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
 
 __all__ = [
     "RECORD_KINDS",
+    "Accountability",
+    "Activities",
+    "ActivityApproved",
+    "ActivityCancelled",
+    "ActivityFinding",
+    "ActivityGap",
+    "ActivityRegistered",
+    "ActivityRules",
+    "ActivityState",
+    "ActivitySupervised",
+    "Approver",
+    "CaseClosed",
+    "CaseDecided",
+    "CaseInvestigated",
+    "CaseOpened",
+    "CaseState",
+    "CaseStatus",
+    "Decision",
     "Desk",
     "Entry",
     "Finding",
@@ -54,8 +102,11 @@ __all__ = [
     "Inspections",
     "InvalidTransition",
     "MeetingHeld",
+    "Meetings",
     "Note",
+    "Outcome",
     "PermissionDenied",
+    "PledgeSigned",
     "Record",
     "RecordData",
     "Recorder",
@@ -63,14 +114,22 @@ __all__ = [
     "RectificationPlanned",
     "Reinspected",
     "ReportSubmitted",
+    "SafetyPlanApproved",
+    "SafetyPlanFiled",
     "Severity",
+    "TrainingHeld",
     "Writing",
+    "activity",
+    "case",
     "done_visits",
     "escalation_chain",
+    "fold_activities",
+    "fold_cases",
     "fold_hazards",
     "hazard",
     "inspection",
     "kind_of",
+    "meeting",
     "person",
     "place",
     "record_kind",

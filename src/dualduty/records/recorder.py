@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .accountability import Accountability
+from .activities import Activities, ActivityRules
 from .hazards import HazardRules, Hazards
 from .inspections import Inspections
+from .meetings import Meetings
 from .service import Clock, Desk
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ class Recorder:
     :param schedule: the year's schedule, to check that inspections and meetings carry
         out scheduled visits and meetings (optional).
     :param hazard_rules: the hazard loop's deadlines (default: from ``org.rules``).
+    :param activity_rules: who approves activities, what makes one large-scale.
     :param clock: the current time when a command gives no ``at`` (default: now).
 
     Its facets share one :class:`~dualduty.records.Desk`, so :meth:`batch` can put
@@ -42,6 +46,7 @@ class Recorder:
         *,
         schedule: Schedule | None = None,
         hazard_rules: HazardRules | None = None,
+        activity_rules: ActivityRules | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.store = store
@@ -49,6 +54,7 @@ class Recorder:
         self.schedule = schedule
         self.desk = Desk(store, org, clock=clock)
         self._hazard_rules = hazard_rules
+        self._activity_rules = activity_rules
 
     def now(self) -> dt.datetime:
         """The recorder's clock."""
@@ -76,3 +82,18 @@ class Recorder:
             schedule=self.schedule,
             hazards=self.hazards,
         )
+
+    @cached_property
+    def activities(self) -> Activities:
+        """Activities and their safety (谁主办谁负责, 二(三).2)."""
+        return Activities(self.store, self.org, self._activity_rules, desk=self.desk)
+
+    @cached_property
+    def meetings(self) -> Meetings:
+        """Meetings held, responsibility pledges and staff training (二(三).1, 二(三).4)."""
+        return Meetings(self.store, self.org, desk=self.desk, schedule=self.schedule)
+
+    @cached_property
+    def accountability(self) -> Accountability:
+        """Accountability cases (问责: 立案、调查、处理)."""
+        return Accountability(self.store, self.org, desk=self.desk)
