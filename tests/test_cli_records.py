@@ -138,7 +138,9 @@ def test_an_inspection_with_findings_opens_hazards(
     assert status == 0, err
     assert out["announced"] is False
     assert out["inspectors"] == ["p011", "p012"]
-    (hid,) = out["hazards"]  # type: ignore[misc]
+    hazards = out["hazards"]
+    assert isinstance(hazards, list)
+    (hid,) = hazards
     assert out["findings"] == [
         {"text": "消防通道堵塞", "severity": "general", "hazard": hid},
         {"text": "值班记录完整=good", "severity": None, "hazard": None},
