@@ -149,3 +149,44 @@ def test_an_inspection_with_findings_opens_hazards(
     assert status == 0
     assert hazard["school"] == "s0002"
     assert count(env) == (3, 0)  # hazard, inspection, registration; no urgent message
+
+
+def test_an_activity_without_an_approved_safety_plan_is_flagged(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    status, out, err = record(
+        capsys, env, "activity", "general-office", "秋季运动会", "--date", "2026-10-20",
+        "--participants", "1200", "--actor", "p011", "--at", "2026-09-01T09:00:00+08:00",
+    )  # fmt: skip
+    assert status == 0, err
+    assert out["large_scale"] is True
+    assert out["findings"] == []  # nothing is due before its date
+    aid = str(out["activity"])
+    status, out, _ = record(
+        capsys, env, "activity-plan", aid, "运动会安全预案", "--emergency-plan",
+        "--actor", "p011", "--at", "2026-10-21T09:00:00+08:00",
+    )  # fmt: skip
+    assert status == 0
+    gaps = [f["gap"] for f in out["findings"]]  # type: ignore[attr-defined]
+    assert "no_safety_plan" in gaps
+    assert "not_approved" in gaps
+    assert {f["clause"] for f in out["findings"]} == {"二(三).2"}  # type: ignore[attr-defined]
+
+
+def test_a_meeting_held_names_its_attendees(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    status, out, err = record(
+        capsys, env, "meeting", "topic_study", "general-office", "研究开学安全",
+        "--date", "2026-09-03", "--attendee", "p010", "--attendee", "p011", "--actor", "p010",
+    )  # fmt: skip
+    assert status == 0, err
+    assert (out["kind"], out["unit"], out["attendees"]) == (
+        "topic_study", "general-office", ["p010", "p011"],
+    )  # fmt: skip
+    status, _, err = record(
+        capsys, env, "meeting", "topic_study", "general-office", "x", "--date", "2026-09-04",
+        "--attendee", "p010", "--actor", "p014",
+    )  # fmt: skip
+    assert status == 2
+    assert "p014" in err

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
-    from .records import HazardState, Recorder
+    from .records import ActivityState, HazardState, Recorder
 
 __all__ = ["add_record_parser", "run_record"]
 
@@ -145,6 +145,47 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--notes", default="", help="notes")
 
     p = add("escalate", "the office escalates every overdue hazard one level up its chain")
+
+    p = add("activity", "register an activity a unit hosts (谁主办谁负责: the host answers for it)")
+    p.add_argument("host", help="the host unit's id")
+    p.add_argument("title", help="what it is")
+    p.add_argument("--date", type=_date, required=True, metavar="DATE", help="the day it is held")
+    p.add_argument(
+        "--participants", type=int, required=True, metavar="N", help="how many take part"
+    )
+    p.add_argument("--school", metavar="ID", help="the school it is held at, if any")
+    p.add_argument("--venue", help="where")
+    p.add_argument("--id", dest="activity_id", metavar="ID", help="its id (default: new)")
+
+    p = add("activity-plan", "file an activity's safety plan (安全预案)")
+    p.add_argument("activity", help="the activity's id")
+    p.add_argument("summary", help="the plan in a sentence")
+    p.add_argument("--measure", action="append", default=[], help="a measure (repeatable)")
+    p.add_argument("--emergency-plan", action="store_true", help="it includes an emergency plan")
+
+    p = add("activity-approve", "approve an activity, or with --plan its safety plan")
+    p.add_argument("activity", help="the activity's id")
+    p.add_argument("--plan", action="store_true", help="approve the safety plan as last filed")
+    p.add_argument("--notes", default="", help="notes")
+
+    p = add("activity-supervise", "record who supervised an activity on the day")
+    p.add_argument("activity", help="the activity's id")
+    p.add_argument(
+        "--supervisor", action="append", metavar="PERSON", help="who (repeatable; default: actor)"
+    )
+    p.add_argument("--notes", default="", help="notes")
+
+    p = add("meeting", "record a meeting held: a topic study, a coordination or summary meeting")
+    p.add_argument("kind", choices=["topic_study", "coordination", "summary"])
+    p.add_argument("unit", help="the unit that held it")
+    p.add_argument("topic", help="what it was about")
+    p.add_argument("--date", type=_date, required=True, metavar="DATE", help="the day it was held")
+    p.add_argument(
+        "--attendee", action="append", required=True, metavar="PERSON", help="repeatable"
+    )
+    p.add_argument("--scheduled", metavar="ID", help="the scheduled meeting it carries out")
+    p.add_argument("--minutes", default="", help="the minutes (纪要)")
+    p.add_argument("--id", dest="meeting_id", metavar="ID", help="its id (default: new)")
     return parser
 
 
@@ -170,7 +211,17 @@ def _text(result: dict[str, Any], out: Any) -> None:
     for key, value in result.items():
         if key in ("summary", "action") or value in (None, [], ""):
             continue
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        if isinstance(value, list) and isinstance(value[0], dict):
+            print(f"  {key}", file=out)
+            for item in value:
+                print(f"    {json.dumps(item, ensure_ascii=False)}", file=out)
+            continue
+        if isinstance(value, dict):
+            shown = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, list):
+            shown = ", ".join(map(str, value))
+        else:
+            shown = str(value)
         print(f"  {key:<16} {shown}", file=out)
 
 
@@ -328,6 +379,103 @@ def _escalate(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def activity_json(state: ActivityState, today: dt.date) -> dict[str, Any]:
+    """An activity's state as JSON-ready built-in types, with its findings on *today*."""
+    return {
+        "activity": state.id,
+        "host": state.host,
+        "title": state.title,
+        "date": state.date.isoformat(),
+        "participants": state.participants,
+        "large_scale": state.large_scale,
+        "school": state.school,
+        "approved": state.approved,
+        "plan_filed": state.plan is not None,
+        "plan_approved": state.plan_approved,
+        "supervisors": list(state.supervisors),
+        "cancelled": state.cancelled,
+        "findings": [
+            {"gap": f.gap.value, "clause": f.clause, "message": f.message}
+            for f in state.findings(today)
+        ],
+    }
+
+
+def _activity_result(
+    action: str, r: Recorder, ns: argparse.Namespace, state: ActivityState
+) -> dict[str, Any]:
+    today = _now(r, ns).astimezone(r.desk.zone).date()
+    out = {"action": action, "summary": f"activity {state.id}: {state.title}"}
+    out.update(activity_json(state, today))
+    return out
+
+
+def _activity(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.activities.register(
+        ns.host,
+        ns.title,
+        ns.date,
+        ns.participants,
+        actor=ns.actor,
+        school=ns.school,
+        venue=ns.venue,
+        activity_id=ns.activity_id,
+        at=ns.at,
+    )
+    return _activity_result("activity", r, ns, state)
+
+
+def _activity_plan(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.activities.file_plan(
+        ns.activity,
+        ns.summary,
+        actor=ns.actor,
+        measures=ns.measure,
+        emergency_plan=ns.emergency_plan,
+        at=ns.at,
+    )
+    return _activity_result("activity-plan", r, ns, state)
+
+
+def _activity_approve(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    approve = r.activities.approve_plan if ns.plan else r.activities.approve
+    state = approve(ns.activity, actor=ns.actor, notes=ns.notes, at=ns.at)
+    return _activity_result("activity-approve", r, ns, state)
+
+
+def _activity_supervise(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.activities.supervise(
+        ns.activity, actor=ns.actor, supervisors=ns.supervisor, notes=ns.notes, at=ns.at
+    )
+    return _activity_result("activity-supervise", r, ns, state)
+
+
+def _meeting(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    held = r.meetings.held(
+        ns.kind,
+        ns.unit,
+        ns.date,
+        ns.topic,
+        actor=ns.actor,
+        attendees=ns.attendee,
+        scheduled=ns.scheduled,
+        minutes=ns.minutes,
+        meeting_id=ns.meeting_id,
+        at=ns.at,
+    )
+    return {
+        "action": "meeting",
+        "summary": f"meeting {held.meeting} of {held.unit} recorded",
+        "meeting": held.meeting,
+        "kind": held.kind.value,
+        "unit": held.unit,
+        "date": held.date.isoformat(),
+        "topic": held.topic,
+        "attendees": list(held.attendees),
+        "scheduled": held.scheduled,
+    }
+
+
 _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = {
     "inspection": _inspection,
     "hazard": _hazard,
@@ -337,4 +485,9 @@ _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = 
     "accept": _accept,
     "close": _close,
     "escalate": _escalate,
+    "activity": _activity,
+    "activity-plan": _activity_plan,
+    "activity-approve": _activity_approve,
+    "activity-supervise": _activity_supervise,
+    "meeting": _meeting,
 }
