@@ -190,3 +190,27 @@ def test_a_meeting_held_names_its_attendees(
     )  # fmt: skip
     assert status == 2
     assert "p014" in err
+
+
+def test_an_incident_reported_late_is_flagged_late(
+    capsys: pytest.CaptureFixture[str], env: list[str]
+) -> None:
+    status, out, err = record(
+        capsys, env, "incident", "s0002", "accident", "学生课间摔伤",
+        "--occurred", "2026-09-10T10:00:00+08:00", "--injuries", "1",
+        "--actor", "p011", "--at", "2026-09-10T10:20:00+08:00",
+    )  # fmt: skip
+    assert status == 0, err
+    assert (out["grade"], out["flags"]) == ("general", [])
+    status, out, _ = record(
+        capsys, env, "incident-report", str(out["incident"]), "initial", "--text", "初报",
+        "--actor", "p011", "--at", "2026-09-10T12:00:00+08:00",
+    )  # fmt: skip
+    assert status == 0
+    flags = out["flags"]
+    assert isinstance(flags, list)
+    assert [(f["kind"], f["stage"]) for f in flags] == [("late", "initial")]
+    assert out["deadlines"] == {
+        "initial": "2026-09-10T11:00:00+08:00",
+        "final": "2026-10-10T10:00:00+08:00",
+    }

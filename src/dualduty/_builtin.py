@@ -13,6 +13,7 @@ from .records.accountability import KINDS as CASE_KINDS
 from .records.activities import KINDS as ACTIVITY_KINDS
 from .records.base import Note
 from .records.hazards import HAZARD_KINDS
+from .records.incidents import KINDS as INCIDENT_KINDS
 from .records.kinds import KINDS
 from .records.meetings import KINDS as MEETING_KINDS
 from .storage.base import StoreBackend
@@ -29,6 +30,7 @@ RECORD_KINDS: tuple[type, ...] = (
     Note,
     *HAZARD_KINDS,
     *KINDS,
+    *INCIDENT_KINDS,
     *ACTIVITY_KINDS,
     *MEETING_KINDS,
     *CASE_KINDS,

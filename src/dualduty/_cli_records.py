@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
-    from .records import ActivityState, HazardState, Recorder
+    from .records import ActivityState, HazardState, IncidentState, Recorder
 
 __all__ = ["add_record_parser", "run_record"]
 
@@ -145,6 +145,46 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--notes", default="", help="notes")
 
     p = add("escalate", "the office escalates every overdue hazard one level up its chain")
+
+    classes = [
+        "social_safety", "accident", "public_health", "natural_disaster",
+        "network_security", "exam_safety", "public_opinion",
+    ]  # fmt: skip
+    p = add("incident", "record an incident at a school (事故/突发事件); the office is told")
+    p.add_argument("school", help="the school's id")
+    p.add_argument("category", choices=classes, help="its class")
+    p.add_argument("title", help="what happened, in a line")
+    p.add_argument(
+        "--occurred", type=_aware, required=True, metavar="TIME", help="when it happened"
+    )
+    p.add_argument("--deaths", type=int, default=0, metavar="N")
+    p.add_argument("--injuries", type=int, default=0, metavar="N", help="serious injuries")
+    p.add_argument("--loss", type=int, default=0, metavar="YUAN", help="direct loss in yuan")
+    p.add_argument(
+        "--discovered-by",
+        metavar="WHO",
+        help="it came to light from others (media, superiors), not from the school's side",
+    )
+    p.add_argument("--description", default="", help="more detail")
+    p.add_argument("--id", dest="incident_id", metavar="ID", help="its id (default: new)")
+
+    p = add(
+        "incident-report", "report on an incident: initial (初报), follow_up (续报), final (终报)"
+    )
+    p.add_argument("incident", help="the incident's id")
+    p.add_argument("stage", choices=["initial", "follow_up", "final"])
+    p.add_argument("--text", required=True, help="the report")
+    p.add_argument("--deaths", type=int, metavar="N", help="deaths as now known")
+    p.add_argument("--injuries", type=int, metavar="N", help="serious injuries as now known")
+    p.add_argument("--loss", type=int, metavar="YUAN", help="direct loss as now known")
+
+    p = add("incident-determine", "record the finding on responsibility (责任认定)")
+    p.add_argument("incident", help="the incident's id")
+    p.add_argument(
+        "--responsible", choices=["yes", "no"], required=True, help="was responsibility found"
+    )
+    p.add_argument("--post", action="append", default=[], help="a post held responsible")
+    p.add_argument("--text", default="", help="the finding")
 
     p = add("activity", "register an activity a unit hosts (谁主办谁负责: the host answers for it)")
     p.add_argument("host", help="the host unit's id")
@@ -379,6 +419,87 @@ def _escalate(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def incident_json(state: IncidentState, now: dt.datetime) -> dict[str, Any]:
+    """An incident's state as JSON-ready built-in types, with its flags at *now*."""
+    figures = state.figures
+    return {
+        "incident": state.id,
+        "school": state.school,
+        "category": state.category.value,
+        "title": state.title,
+        "occurred_at": _iso(state.occurred_at),
+        "came_to_light": state.came_to_light.value,
+        "grade": state.grade.value,
+        "deaths": figures.deaths,
+        "serious_injuries": figures.serious_injuries,
+        "loss_yuan": figures.loss_yuan,
+        "reports": [{"stage": r.stage.value, "at": _iso(r.at)} for r in state.reports],
+        "deadlines": {stage.value: _iso(due) for stage, due in state.deadlines().items()},
+        "flags": [
+            {
+                "kind": f.kind.value,
+                "stage": None if f.stage is None else f.stage.value,
+                "reason": f.reason,
+            }
+            for f in state.flags(now)
+        ],
+        "responsible": state.responsible,
+    }
+
+
+def _incident_result(
+    action: str, r: Recorder, ns: argparse.Namespace, state: IncidentState
+) -> dict[str, Any]:
+    out = {"action": action, "summary": f"incident {state.id}: {state.title} ({state.grade.value})"}
+    out.update(incident_json(state, _now(r, ns)))
+    return out
+
+
+def _incident(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.incidents.record(
+        ns.school,
+        ns.category,
+        ns.title,
+        occurred=ns.occurred,
+        actor=ns.actor,
+        deaths=ns.deaths,
+        serious_injuries=ns.injuries,
+        loss_yuan=ns.loss,
+        came_to_light="discovered" if ns.discovered_by else "reported",
+        discovered_by=ns.discovered_by or "",
+        description=ns.description,
+        incident_id=ns.incident_id,
+        at=ns.at,
+    )
+    return _incident_result("incident", r, ns, state)
+
+
+def _incident_report(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.incidents.report(
+        ns.incident,
+        ns.stage,
+        text=ns.text,
+        actor=ns.actor,
+        deaths=ns.deaths,
+        serious_injuries=ns.injuries,
+        loss_yuan=ns.loss,
+        at=ns.at,
+    )
+    return _incident_result("incident-report", r, ns, state)
+
+
+def _incident_determine(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    state = r.incidents.determine(
+        ns.incident,
+        responsible=ns.responsible == "yes",
+        actor=ns.actor,
+        posts=ns.post,
+        text=ns.text,
+        at=ns.at,
+    )
+    return _incident_result("incident-determine", r, ns, state)
+
+
 def activity_json(state: ActivityState, today: dt.date) -> dict[str, Any]:
     """An activity's state as JSON-ready built-in types, with its findings on *today*."""
     return {
@@ -485,6 +606,9 @@ _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = 
     "accept": _accept,
     "close": _close,
     "escalate": _escalate,
+    "incident": _incident,
+    "incident-report": _incident_report,
+    "incident-determine": _incident_determine,
     "activity": _activity,
     "activity-plan": _activity_plan,
     "activity-approve": _activity_approve,

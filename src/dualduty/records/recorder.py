@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .accountability import Accountability
 from .activities import Activities, ActivityRules
 from .hazards import HazardRules, Hazards
+from .incidents import IncidentRules, Incidents
 from .inspections import Inspections
 from .meetings import Meetings
 from .service import Clock, Desk
@@ -33,6 +34,7 @@ class Recorder:
         out scheduled visits and meetings (optional).
     :param hazard_rules: the hazard loop's deadlines (default: from ``org.rules``).
     :param activity_rules: who approves activities, what makes one large-scale.
+    :param incident_rules: incident grades and report deadlines (default: from ``org``).
     :param clock: the current time when a command gives no ``at`` (default: now).
 
     Its facets share one :class:`~dualduty.records.Desk`, so :meth:`batch` can put
@@ -47,6 +49,7 @@ class Recorder:
         schedule: Schedule | None = None,
         hazard_rules: HazardRules | None = None,
         activity_rules: ActivityRules | None = None,
+        incident_rules: IncidentRules | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.store = store
@@ -55,6 +58,7 @@ class Recorder:
         self.desk = Desk(store, org, clock=clock)
         self._hazard_rules = hazard_rules
         self._activity_rules = activity_rules
+        self._incident_rules = incident_rules
 
     def now(self) -> dt.datetime:
         """The recorder's clock."""
@@ -82,6 +86,11 @@ class Recorder:
             schedule=self.schedule,
             hazards=self.hazards,
         )
+
+    @cached_property
+    def incidents(self) -> Incidents:
+        """Incidents at schools, their reports and responsibility (三.4)."""
+        return Incidents(self.store, self.org, self._incident_rules, desk=self.desk)
 
     @cached_property
     def activities(self) -> Activities:
