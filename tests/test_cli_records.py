@@ -214,3 +214,46 @@ def test_an_incident_reported_late_is_flagged_late(
         "initial": "2026-09-10T11:00:00+08:00",
         "final": "2026-10-10T10:00:00+08:00",
     }
+
+
+def test_a_ledger_round_trip_and_a_bad_ledger_through_the_command_line(
+    capsys: pytest.CaptureFixture[str], env: list[str], tmp_path: Path
+) -> None:
+    import csv
+
+    record(capsys, env, "hazard", "s0002", "外墙瓷砖空鼓", "--severity", "major",
+           "--actor", "p011", "--at", "2026-09-01T09:00:00+08:00")  # fmt: skip
+    record(capsys, env, "hazard", "s0002", "楼梯扶手松动", "--actor", "p011",
+           "--at", "2026-09-02T09:00:00+08:00")  # fmt: skip
+    ledger = tmp_path / "隐患台账.csv"
+    capsys.readouterr()
+    as_of = ["--as-of", "2026-10-01T00:00:00+08:00"]  # the computed columns' time
+    assert main(["ledger", "export", "hazards", *env, "-o", str(ledger), *as_of]) == 0
+    other = ["--db", f"sqlite:///{tmp_path / 'other.db'}", env[2], env[3]]
+    capsys.readouterr()
+    args = ["ledger", "import", "hazards", str(ledger), *other, "--actor", "p008"]
+    assert main([*args, "--format", "json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert (done["added"], done["records"]) == (["hz-00001", "hz-00002"], 2)
+    again = tmp_path / "again.csv"
+    assert main(["ledger", "export", "hazards", *other, "-o", str(again), *as_of]) == 0
+    assert again.read_bytes() == ledger.read_bytes()
+
+    # Two bad rows: nothing is written, both rows and columns are named.
+    with ledger.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    rows[1][header.index("隐患等级")] = "严重"
+    rows[2][header.index("发现人")] = "p999"
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+    fresh = ["--db", f"sqlite:///{tmp_path / 'fresh.db'}", env[2], env[3]]
+    capsys.readouterr()
+    assert main(["ledger", "import", "hazards", str(bad), *fresh, "--actor", "p008"]) == 2
+    err = capsys.readouterr().err
+    assert "row 2, column 隐患等级" in err
+    assert "row 3, column 发现人" in err
+    assert "Traceback" not in err
+    with open_store(fresh[1], readonly=True) as store:
+        assert len(store) == 0

@@ -15,6 +15,7 @@ from .records.base import Note
 from .records.hazards import HAZARD_KINDS
 from .records.incidents import KINDS as INCIDENT_KINDS
 from .records.kinds import KINDS
+from .records.ledger import LEDGER_KINDS
 from .records.meetings import KINDS as MEETING_KINDS
 from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
@@ -34,6 +35,7 @@ RECORD_KINDS: tuple[type, ...] = (
     *ACTIVITY_KINDS,
     *MEETING_KINDS,
     *CASE_KINDS,
+    *LEDGER_KINDS,
 )
 
 

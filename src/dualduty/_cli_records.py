@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from .records import ActivityState, HazardState, IncidentState, Recorder
 
-__all__ = ["add_record_parser", "run_record"]
+__all__ = ["add_ledger_parser", "add_record_parser", "run_ledger", "run_record"]
 
 EXIT_OK = 0
 
@@ -615,3 +615,90 @@ _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = 
     "activity-supervise": _activity_supervise,
     "meeting": _meeting,
 }
+
+
+def add_ledger_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``ledger`` sub-command (``export`` and ``import``) to *sub*."""
+    import argparse
+
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "ledger",
+        help="export or import the hazard and inspection ledgers (台账) as CSV or Excel",
+        description="Write the hazard ledger (隐患台账) or the inspection ledger (督查台账) "
+        "from the store, or read one back into it. An import is all or nothing: every bad "
+        "row is listed with its row and column, and a file with any bad row writes "
+        "nothing (exit 2).",
+    )
+    actions = parser.add_subparsers(dest="ledger_action", metavar="ACTION", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("ledger", choices=["hazards", "inspections"], help="which ledger")
+    common.add_argument("--db", required=True, metavar="URL", help="the store: sqlite:///path.db")
+    common.add_argument("--org", required=True, metavar="FILE", help="the district file")
+    common.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output format (text)"
+    )
+    out = actions.add_parser(
+        "export",
+        parents=[common],
+        help="write a ledger (.csv with a BOM, or .xlsx)",
+        description="Write a ledger, ordered by id; the format is the suffix of -o.",
+    )
+    out.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="a .csv or .xlsx file to write"
+    )
+    out.add_argument(
+        "--as-of",
+        type=_aware,
+        metavar="TIME",
+        help="compute overdue hazards at this time, ISO 8601 with an offset (default: now)",
+    )
+    into = actions.add_parser(
+        "import",
+        parents=[common],
+        help="read a ledger into the store (the office does)",
+        description="Read a ledger into the store: new ids are added, rows that continue "
+        "the stored history extend it, rows the store agrees with change nothing.",
+    )
+    into.add_argument("file", metavar="FILE", help="a .csv or .xlsx ledger")
+    into.add_argument("--actor", required=True, metavar="PERSON", help="who imports (the office)")
+    return parser
+
+
+def run_ledger(ns: argparse.Namespace) -> int:
+    """Run ``dualduty ledger export|import`` from parsed arguments; return the exit code."""
+    from .io import load
+    from .records import export_ledger, import_ledger
+    from .storage import open_store
+
+    org = load(ns.org)
+    result: dict[str, Any]
+    if ns.ledger_action == "export":
+        with open_store(ns.db, readonly=True) as store:
+            rows = export_ledger(ns.ledger, store, org, ns.output, as_of=ns.as_of)
+        result = {
+            "action": "export",
+            "summary": f"{ns.output}: {rows} row(s) written",
+            "ledger": ns.ledger,
+            "file": ns.output,
+            "rows": rows,
+        }
+    else:
+        with open_store(ns.db) as store:
+            done = import_ledger(ns.ledger, store, org, ns.file, actor=ns.actor)
+        result = {
+            "action": "import",
+            "summary": str(done),
+            "ledger": ns.ledger,
+            "file": ns.file,
+            "rows": done.rows,
+            "added": list(done.added),
+            "extended": list(done.extended),
+            "unchanged": list(done.unchanged),
+            "behind": list(done.behind),
+            "records": done.records,
+        }
+    if ns.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _text(result, sys.stdout)
+    return EXIT_OK

@@ -89,13 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
-    from ._cli_records import add_record_parser
+    from ._cli_records import add_ledger_parser, add_record_parser
     from ._cli_schedule import add_schedule_parser
     from .planning._cli import add_packages_parser
 
     add_packages_parser(sub)
     add_schedule_parser(sub)
     add_record_parser(sub)
+    add_ledger_parser(sub)
     return parser
 
 
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dualduty {__version__}")
         return EXIT_OK
     ns = _parser().parse_args(args)
-    from ._cli_records import run_record
+    from ._cli_records import run_ledger, run_record
     from ._cli_schedule import run_schedule
     from .errors import DualdutyError
     from .planning._cli import run_packages
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "packages": run_packages,
         "schedule": run_schedule,
         "record": run_record,
+        "ledger": run_ledger,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,

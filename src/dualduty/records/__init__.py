@@ -81,11 +81,27 @@ from .incidents import (
 )
 from .inspections import Inspections, done_visits, inspection
 from .kinds import Finding, InspectionRecorded, MeetingHeld, ReportSubmitted
+from .ledger import (
+    HAZARD_LEDGER_COLUMNS,
+    INSPECTION_LEDGER_COLUMNS,
+    InvalidLedger,
+    Ledger,
+    LedgerImport,
+    LedgerImported,
+    export_hazard_ledger,
+    export_inspection_ledger,
+    export_ledger,
+    import_hazard_ledger,
+    import_inspection_ledger,
+    import_ledger,
+)
 from .meetings import Meetings, PledgeSigned, TrainingHeld, meeting
 from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
 
 __all__ = [
+    "HAZARD_LEDGER_COLUMNS",
+    "INSPECTION_LEDGER_COLUMNS",
     "RECORD_KINDS",
     "Accountability",
     "Activities",
@@ -130,7 +146,11 @@ __all__ = [
     "Incidents",
     "InspectionRecorded",
     "Inspections",
+    "InvalidLedger",
     "InvalidTransition",
+    "Ledger",
+    "LedgerImport",
+    "LedgerImported",
     "MeetingHeld",
     "Meetings",
     "Note",
@@ -155,11 +175,17 @@ __all__ = [
     "case",
     "done_visits",
     "escalation_chain",
+    "export_hazard_ledger",
+    "export_inspection_ledger",
+    "export_ledger",
     "fold_activities",
     "fold_cases",
     "fold_hazards",
     "fold_incidents",
     "hazard",
+    "import_hazard_ledger",
+    "import_inspection_ledger",
+    "import_ledger",
     "incident",
     "inspection",
     "kind_of",

@@ -579,6 +579,7 @@ class IncidentRules:
     def grade_of(self, deaths: int = 0, serious_injuries: int = 0, loss_yuan: int = 0) -> Grade:
         """The grade the figures reach (a higher figure never gives a lower grade).
 
+        >>> from dualduty.records import IncidentRules
         >>> IncidentRules().grade_of(deaths=3).label
         '较大'
         """
