@@ -27,6 +27,7 @@ import attrs
 from dualduty.model._checks import check_id, check_ids, check_text
 from dualduty.model.enums import UnitKind
 
+from ._fields import opt_id
 from .base import Record, person, record_kind
 from .service import InvalidTransition, PermissionDenied
 
@@ -51,11 +52,6 @@ __all__ = [
     "fold_cases",
     "step",
 ]
-
-
-def _opt_id(inst: object, a: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None:
-        check_id(inst, a, value)
 
 
 def _persons(value: Iterable[str]) -> tuple[str, ...]:
@@ -141,9 +137,9 @@ class CaseOpened:
     case: str = attrs.field(validator=check_id)
     persons: tuple[str, ...] = attrs.field(converter=_persons, validator=[check_ids, _not_empty])
     reason: str = attrs.field(validator=check_text)
-    hazard: str | None = attrs.field(default=None, validator=_opt_id)
-    incident: str | None = attrs.field(default=None, validator=_opt_id)
-    activity: str | None = attrs.field(default=None, validator=_opt_id)
+    hazard: str | None = attrs.field(default=None, validator=opt_id)
+    incident: str | None = attrs.field(default=None, validator=opt_id)
+    activity: str | None = attrs.field(default=None, validator=opt_id)
 
     @classmethod
     def examples(cls) -> Sequence[CaseOpened]:

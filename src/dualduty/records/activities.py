@@ -31,6 +31,7 @@ import attrs
 from dualduty.model._checks import check_date, check_id, check_ids, check_text
 from dualduty.model.enums import UnitKind
 
+from ._fields import opt_id, opt_text, positive, strings, texts
 from .base import Record, record_kind
 from .service import InvalidTransition, PermissionDenied
 
@@ -60,32 +61,6 @@ __all__ = [
 ]
 
 
-def _opt_id(inst: object, a: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None:
-        check_id(inst, a, value)
-
-
-def _opt_text(inst: object, a: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None:
-        check_text(inst, a, value)
-
-
-def _texts(inst: object, a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    for text in value:
-        check_text(inst, a, text)
-
-
-def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):  # one text would otherwise become its characters
-        return (value,)
-    return tuple(value)
-
-
-def _positive(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{a.name}: expected a whole number >= 1, got {value!r}")
-
-
 # -- record kinds ---------------------------------------------------------------------
 
 
@@ -108,9 +83,9 @@ class ActivityRegistered:
     host: str = attrs.field(validator=check_id)
     title: str = attrs.field(validator=check_text)
     date: dt.date = attrs.field(validator=check_date)
-    participants: int = attrs.field(validator=_positive)
-    school: str | None = attrs.field(default=None, validator=_opt_id)
-    venue: str | None = attrs.field(default=None, validator=_opt_text)
+    participants: int = attrs.field(validator=positive)
+    school: str | None = attrs.field(default=None, validator=opt_id)
+    venue: str | None = attrs.field(default=None, validator=opt_text)
 
     @classmethod
     def examples(cls) -> Sequence[ActivityRegistered]:
@@ -155,7 +130,7 @@ class SafetyPlanFiled:
 
     activity: str = attrs.field(validator=check_id)
     summary: str = attrs.field(validator=check_text)
-    measures: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_texts)
+    measures: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=texts)
     emergency_plan: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     @classmethod
@@ -196,7 +171,7 @@ class ActivitySupervised:
     """
 
     activity: str = attrs.field(validator=check_id)
-    supervisors: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=check_ids)
+    supervisors: tuple[str, ...] = attrs.field(converter=strings, validator=check_ids)
     notes: str = ""
 
     @classmethod
@@ -267,7 +242,7 @@ class ActivityRules:
 
     # The levels' defaults are given as names, which the converter turns into Approvers
     # (mypy checks a default against the field's type, not the converter's argument).
-    large_scale_participants: int = attrs.field(default=1000, validator=_positive)
+    large_scale_participants: int = attrs.field(default=1000, validator=positive)
     """From this many participants an activity is a large-scale event (大型活动)."""
     approvers: frozenset[Approver] = attrs.field(
         default=("host_head", "in_charge"),  # type: ignore[arg-type]  # converted
@@ -608,7 +583,7 @@ class Activities:
         if kind is UnitKind.OFFICE:
             return self.desk.office_members()
         if kind is UnitKind.LEADING_GROUP:
-            return _leading_people(self.desk)
+            return self.desk.leading_members()
         return self.desk.unit_members(host)
 
     def people(self, host: str, levels: Iterable[Approver]) -> frozenset[str]:
@@ -811,13 +786,3 @@ class Activities:
         if state.large_scale:
             return f"{verb} {state.id}, a large-scale event of {state.participants} participants"
         return f"{verb} {state.id}"
-
-
-def _leading_people(desk: Desk) -> frozenset[str]:
-    return frozenset(
-        p.holder
-        for u in desk.org.units
-        if u.kind is UnitKind.LEADING_GROUP
-        for p in u.posts
-        if p.holder is not None
-    )

@@ -28,6 +28,7 @@ import attrs
 from dualduty.model._checks import check_id, check_text
 from dualduty.model.enums import Role, UnitKind
 
+from ._fields import non_negative, opt_id, positive, strings, texts
 from .base import Record, record_kind
 from .service import InvalidTransition, PermissionDenied
 
@@ -83,27 +84,6 @@ class HazardStatus(StrEnum):
     CLOSED = "closed"
 
 
-def _opt_id(inst: object, a: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None:
-        check_id(inst, a, value)
-
-
-def _texts(inst: object, a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    for text in value:
-        check_text(inst, a, text)
-
-
-def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):  # one text would otherwise become its characters
-        return (value,)
-    return tuple(value)
-
-
-def _non_negative(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{a.name}: expected a whole number >= 0, got {value!r}")
-
-
 # -- record kinds ---------------------------------------------------------------------
 
 
@@ -116,7 +96,7 @@ class HazardFound:
     school: str = attrs.field(validator=check_id)
     severity: Severity = attrs.field(converter=Severity)
     description: str = attrs.field(validator=check_text)
-    inspection: str | None = attrs.field(default=None, validator=_opt_id)
+    inspection: str | None = attrs.field(default=None, validator=opt_id)
     """The inspection that found it, if any."""
     reported: bool = True
     """Whether the office was told when it was recorded (the service's urgent outbox
@@ -153,12 +133,12 @@ class RectificationPlanned:
     """A rectification plan (整改方案): the five 落实 of a major hazard."""
 
     hazard: str = attrs.field(validator=check_id)
-    measures: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=_texts)
+    measures: tuple[str, ...] = attrs.field(converter=strings, validator=texts)
     responsible: str = attrs.field(validator=check_id)
     """The person answering for the rectification."""
     time_limit: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
-    funds_yuan: int = attrs.field(default=0, validator=_non_negative)
-    safeguards: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_texts)
+    funds_yuan: int = attrs.field(default=0, validator=non_negative)
+    safeguards: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=texts)
     """Interim safeguards (临时防范措施) until the hazard is gone."""
 
     @classmethod
@@ -227,7 +207,7 @@ class HazardEscalated:
     hazard: str = attrs.field(validator=check_id)
     post: str = attrs.field(validator=check_id)
     """The post it was escalated to."""
-    level: int = attrs.field(validator=_non_negative)
+    level: int = attrs.field(validator=non_negative)
     """Its place in :func:`escalation_chain` (1: the deputy in charge, 2: the leader)."""
     reason: str = "逾期未整改"
 
@@ -251,11 +231,6 @@ HAZARD_KINDS: tuple[type[Any], ...] = (
 # -- rules and state --------------------------------------------------------------------
 
 
-def _positive(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{a.name}: expected a whole number >= 1, got {value!r}")
-
-
 @attrs.frozen
 class HazardRules:
     """Deadlines of the hazard loop, in days from when the hazard was found.
@@ -264,18 +239,18 @@ class HazardRules:
     ``attrs.evolve(HazardRules(), general_close_days=15)``.
     """
 
-    general_close_days: int = attrs.field(default=30, validator=_positive)
+    general_close_days: int = attrs.field(default=30, validator=positive)
     """A general hazard is closed within this many days."""
-    major_plan_days: int = attrs.field(default=20, validator=_positive)
+    major_plan_days: int = attrs.field(default=20, validator=positive)
     """A major hazard has a rectification plan within this many days."""
-    major_close_days: int = attrs.field(default=90, validator=_positive)
+    major_close_days: int = attrs.field(default=90, validator=positive)
     """A major hazard is closed within this many days."""
     list_major: bool = True
     """Major hazards are listed for supervision (挂牌督办) when registered."""
-    major_report_hours: int = attrs.field(default=0, validator=_non_negative)
+    major_report_hours: int = attrs.field(default=0, validator=non_negative)
     """A major hazard reaches the office within this many hours (0: at once, taken as
     within the hour); from :attr:`dualduty.Rules.major_hazard_report_hours` (三.2)."""
-    escalate_every_days: int = attrs.field(default=7, validator=_positive)
+    escalate_every_days: int = attrs.field(default=7, validator=positive)
     """An overdue hazard climbs one level of the chain at most this often."""
     channel: str = attrs.field(default="console", validator=check_text)
     """The outbox channel of hazard notifications."""

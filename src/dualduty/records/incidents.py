@@ -36,6 +36,7 @@ import attrs
 from dualduty.errors import DualdutyError
 from dualduty.model._checks import check_date, check_id, check_non_negative, check_text
 
+from ._fields import positive, strings, texts
 from .base import Record, record_kind
 from .service import InvalidTransition
 
@@ -210,11 +211,6 @@ _FLAG_LABELS = {FlagKind.LATE: "迟报", FlagKind.OMITTED: "漏报", FlagKind.CO
 # -- validators --------------------------------------------------------------------------
 
 
-def _positive(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{a.name}: expected a whole number >= 1, got {value!r}")
-
-
 def _bool(_inst: object, a: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, bool):
         raise ValueError(f"{a.name}: expected true or false, got {value!r}")
@@ -232,17 +228,6 @@ def _hhmm(_inst: object, a: attrs.Attribute[Any], value: object) -> None:
         raise ValueError(
             f"{a.name}: expected a time of day as 'HH:MM' (00:00-23:59), got {value!r}"
         )
-
-
-def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):  # one name would otherwise become its characters
-        return (value,)
-    return tuple(value)
-
-
-def _texts(inst: object, a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    for text in value:
-        check_text(inst, a, text)
 
 
 def _ids(inst: object, a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -407,8 +392,8 @@ class ResponsibilityDetermined:
 
     incident: str = attrs.field(validator=check_id)
     responsible: bool = attrs.field(validator=_bool)
-    persons: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_texts)
-    posts: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_ids)
+    persons: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=texts)
+    posts: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=_ids)
     text: str = ""
     concealed: bool | None = attrs.field(default=None, validator=_opt_bool)
 
@@ -560,7 +545,7 @@ class IncidentRules:
     """Hours from occurrence to the first follow-up report (续报), by grade; ``None``: no
     follow-up required. Defaults: 24 from 较大 up (common practice: 续报 within a day while
     handling goes on), none for 一般. A final report made in time also answers for it."""
-    final_days: int = attrs.field(default=30, validator=_positive)
+    final_days: int = attrs.field(default=30, validator=positive)
     """Days from occurrence to the final report (终报). Default 30: 493号令 第十三条 counts
     changes in the casualties within 30 days of the incident."""
     urgent_from: Grade = attrs.field(default=Grade.LARGER, converter=Grade)

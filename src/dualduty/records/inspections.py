@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ._fields import quarter_of
 from .base import Entry, Record, school, unit
 from .hazards import HazardRules, Hazards, Severity
 from .kinds import Finding, InspectionRecorded
@@ -45,10 +46,6 @@ KIND = InspectionRecorded.__record_kind__  # type: ignore[attr-defined]  # set b
 def inspection(id_: str) -> str:
     """The subject string of an inspection (``"inspection:in-00001"``)."""
     return f"inspection:{id_}"
-
-
-def _quarter_of(day: dt.date) -> int:
-    return (day.month - 1) // 3 + 1
 
 
 def _inspections(entries: Iterable[Entry]) -> Iterator[InspectionRecorded]:
@@ -207,7 +204,7 @@ class Inspections:
             data
             for data in _inspections(self.store.read(kind=KIND))
             if (year is None or data.date.year == year)
-            and (quarter is None or _quarter_of(data.date) == quarter)
+            and (quarter is None or quarter_of(data.date) == quarter)
         ]
 
     # -- writing -----------------------------------------------------------------------

@@ -15,21 +15,11 @@ import attrs
 from dualduty.model._checks import check_id, check_ids, check_text
 from dualduty.model.schedule import MeetingKind
 
+from ._fields import date_only, opt_id, strings
 from .base import record_kind
 from .hazards import Severity
 
 __all__ = ["Finding", "InspectionRecorded", "MeetingHeld", "ReportSubmitted"]
-
-
-def _ids(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):  # one id would otherwise become its characters
-        return (value,)
-    return tuple(value)
-
-
-def _opt_id(inst: object, a: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None:
-        check_id(inst, a, value)
 
 
 def _quarter(_inst: object, a: attrs.Attribute[Any], value: int | None) -> None:
@@ -37,11 +27,6 @@ def _quarter(_inst: object, a: attrs.Attribute[Any], value: int | None) -> None:
         not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4
     ):
         raise ValueError(f"{a.name}: expected a quarter 1-4, got {value!r}")
-
-
-def _date(_inst: object, a: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise ValueError(f"{a.name}: expected a date, got {value!r}")
 
 
 def _findings(value: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -62,7 +47,7 @@ class Finding:
     severity: Severity | None = attrs.field(
         default=None, converter=attrs.converters.optional(Severity)
     )
-    hazard: str | None = attrs.field(default=None, validator=_opt_id)
+    hazard: str | None = attrs.field(default=None, validator=opt_id)
 
 
 @record_kind("inspection")
@@ -85,9 +70,9 @@ class InspectionRecorded:
     inspection: str = attrs.field(validator=check_id)
     school: str = attrs.field(validator=check_id)
     holder: str = attrs.field(validator=check_id)
-    date: dt.date = attrs.field(validator=_date)
-    inspectors: tuple[str, ...] = attrs.field(converter=_ids, validator=check_ids)
-    visit: str | None = attrs.field(default=None, validator=_opt_id)
+    date: dt.date = attrs.field(validator=date_only)
+    inspectors: tuple[str, ...] = attrs.field(converter=strings, validator=check_ids)
+    visit: str | None = attrs.field(default=None, validator=opt_id)
     announced: bool = True
     findings: tuple[Finding, ...] = attrs.field(default=(), converter=_findings)
     summary: str = ""
@@ -138,10 +123,10 @@ class MeetingHeld:
     meeting: str = attrs.field(validator=check_id)
     kind: MeetingKind = attrs.field(converter=MeetingKind)
     unit: str = attrs.field(validator=check_id)
-    date: dt.date = attrs.field(validator=_date)
+    date: dt.date = attrs.field(validator=date_only)
     topic: str = attrs.field(validator=check_text)
-    attendees: tuple[str, ...] = attrs.field(default=(), converter=_ids, validator=check_ids)
-    scheduled: str | None = attrs.field(default=None, validator=_opt_id)
+    attendees: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=check_ids)
+    scheduled: str | None = attrs.field(default=None, validator=opt_id)
     minutes: str = ""
 
     @classmethod
@@ -181,7 +166,7 @@ class ReportSubmitted:
     quarter: int = attrs.field(validator=_quarter)
     title: str = attrs.field(validator=check_text)
     text: str = attrs.field(validator=check_text)
-    deadline: str | None = attrs.field(default=None, validator=_opt_id)
+    deadline: str | None = attrs.field(default=None, validator=opt_id)
 
     @classmethod
     def examples(cls) -> Sequence[ReportSubmitted]:

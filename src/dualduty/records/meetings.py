@@ -25,6 +25,7 @@ from dualduty.model._checks import check_date, check_id, check_ids, check_text
 from dualduty.model.enums import Role, UnitKind
 from dualduty.model.schedule import MeetingKind
 
+from ._fields import quarter_of, strings
 from .base import Record, person, record_kind
 from .base import unit as unit_subject
 from .kinds import MeetingHeld
@@ -47,12 +48,6 @@ __all__ = [
 
 #: Roles that sign a responsibility pledge each year unless told otherwise.
 PLEDGE_ROLES: tuple[Role, ...] = (Role.DEPUTY, Role.MEMBER, Role.SECTION_HEAD)
-
-
-def _ids(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):  # one id would otherwise become its characters
-        return (value,)
-    return tuple(value)
 
 
 def _year(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
@@ -122,7 +117,7 @@ class TrainingHeld:
     date: dt.date = attrs.field(validator=check_date)
     topic: str = attrs.field(validator=check_text)
     hours: float = attrs.field(converter=float, validator=_hours)
-    trainees: tuple[str, ...] = attrs.field(converter=_ids, validator=check_ids)
+    trainees: tuple[str, ...] = attrs.field(converter=strings, validator=check_ids)
 
     @classmethod
     def examples(cls) -> Sequence[TrainingHeld]:
@@ -149,10 +144,6 @@ KINDS: tuple[type[Any], ...] = (PledgeSigned, TrainingHeld)
 def meeting(id_: str) -> str:
     """The subject string of a meeting (``"meeting:mt-00001"``)."""
     return f"meeting:{id_}"
-
-
-def _quarter_of(date: dt.date) -> int:
-    return (date.month - 1) // 3 + 1
 
 
 _LEADING_KINDS = (UnitKind.LEADING_GROUP, UnitKind.OFFICE)
@@ -200,11 +191,11 @@ class Meetings:
         """Who acts for a unit: its people; for the leading group or its office, the
         leading group's members and the office."""
         if self.graph.unit(unit_id).kind in _LEADING_KINDS:
-            return _leading_people(self.desk) | self.desk.office_members()
+            return self.desk.leading_members() | self.desk.office_members()
         return self.desk.unit_members(unit_id)
 
     def _persons(self, people: Iterable[str], what: str) -> tuple[str, ...]:
-        out = tuple(dict.fromkeys(_ids(people)))
+        out = tuple(dict.fromkeys(strings(people)))
         if not out:
             raise InvalidTransition(f"{what}: name at least one person")
         for person_id in out:
@@ -289,7 +280,7 @@ class Meetings:
                 f"{planned.unit}, not a {kind.value} meeting of {unit_id}"
             )
         when = planned.date.year, planned.quarter
-        if date.year != when[0] or (when[1] is not None and _quarter_of(date) != when[1]):
+        if date.year != when[0] or (when[1] is not None and quarter_of(date) != when[1]):
             period = f"{when[0]}" if when[1] is None else f"{when[0]} Q{when[1]}"
             raise InvalidTransition(
                 f"scheduled meeting {scheduled!r} falls in {period}: it cannot be carried "
@@ -313,7 +304,7 @@ class Meetings:
             data: MeetingHeld = entry.record.data
             if (
                 (year is None or data.date.year == year)
-                and (quarter is None or _quarter_of(data.date) == quarter)
+                and (quarter is None or quarter_of(data.date) == quarter)
                 and (unit is None or data.unit == unit)
                 and (kind is None or data.kind is kind)
             ):
@@ -452,13 +443,3 @@ class Meetings:
     def trained(self, person_id: str, year: int) -> bool:
         """Whether *person_id* took part in a safety training during *year*."""
         return self.training_hours(person_id, year) > 0
-
-
-def _leading_people(desk: Desk) -> frozenset[str]:
-    return frozenset(
-        p.holder
-        for u in desk.org.units
-        if u.kind is UnitKind.LEADING_GROUP
-        for p in u.posts
-        if p.holder is not None
-    )

@@ -164,6 +164,16 @@ class Desk:
             self._office_heads = frozenset(heads) or self.office_members()
         return self._office_heads
 
+    def leading_members(self) -> frozenset[str]:
+        """The people holding posts of the leading group (领导小组)."""
+        return frozenset(
+            p.holder
+            for u in self.org.units
+            if u.kind is UnitKind.LEADING_GROUP
+            for p in u.posts
+            if p.holder is not None
+        )
+
     def section_members(self, school_id: str) -> frozenset[str]:
         """The people of the units holding a package of the school."""
         found = self._sections.get(school_id)
