@@ -257,3 +257,39 @@ def test_a_ledger_round_trip_and_a_bad_ledger_through_the_command_line(
     assert "Traceback" not in err
     with open_store(fresh[1], readonly=True) as store:
         assert len(store) == 0
+
+
+def test_the_quarterly_report_is_drafted_from_the_record_and_submitted(
+    capsys: pytest.CaptureFixture[str], env: list[str], tmp_path: Path
+) -> None:
+    record(capsys, env, "inspection", "s0002", "--holder", "general-office",
+           "--date", "2026-08-20", "--finding", "消防通道堵塞=general", "--actor", "p011",
+           "--at", "2026-08-20T16:00:00+08:00")  # fmt: skip
+    now = ["--now", "2026-10-05T00:00:00+08:00"]
+    base = ["report", "quarter", *env, "--unit", "general-office", "--quarter", "2026Q3", *now]
+    capsys.readouterr()
+    assert main([*base, "--format", "json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    assert figures["visits_due"] == 2
+    assert figures["visits_done"] == 0
+    assert figures["hazards_found"] == 1
+    html = tmp_path / "q3.html"
+    assert main([*base, "-o", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "hz-00001" in text
+    assert "<script" not in text
+    # Submitting is a record with its time: five days after the due date, it is late.
+    assert main([*base, "--submit"]) == 2
+    assert "--submit needs --actor" in capsys.readouterr().err
+    assert main([*base, "--submit", "--actor", "p010"]) == 0
+    assert "submitted as" in capsys.readouterr().err
+    later = ["--now", "2026-10-06T00:00:00+08:00"]  # the view leaves out records from now on
+    assert main(["compliance", *env, "--year", "2026", *later, "--format", "json"]) == 0
+    (row,) = [
+        r for r in json.loads(capsys.readouterr().out)["sections"]
+        if r["section"] == "general-office"
+    ]  # fmt: skip
+    assert row["reports"]["late"] == 1
+    assert row["hazards"]["overdue"] == 1
+    assert main(["verify", "--db", env[1]]) == 0

@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
     from ._cli_records import add_ledger_parser, add_record_parser
+    from ._cli_reports import add_compliance_parser, add_report_parser
     from ._cli_schedule import add_schedule_parser
     from .planning._cli import add_packages_parser
 
@@ -97,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     add_schedule_parser(sub)
     add_record_parser(sub)
     add_ledger_parser(sub)
+    add_report_parser(sub)
+    add_compliance_parser(sub)
     return parser
 
 
@@ -117,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     ns = _parser().parse_args(args)
     from ._cli_records import run_ledger, run_record
+    from ._cli_reports import run_compliance, run_report
     from ._cli_schedule import run_schedule
     from .errors import DualdutyError
     from .planning._cli import run_packages
@@ -126,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schedule": run_schedule,
         "record": run_record,
         "ledger": run_ledger,
+        "report": run_report,
+        "compliance": run_compliance,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,

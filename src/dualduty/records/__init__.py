@@ -98,6 +98,7 @@ from .ledger import (
 from .meetings import Meetings, PledgeSigned, TrainingHeld, meeting
 from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
+from .submissions import Reports, SubmittedReport, report
 
 __all__ = [
     "HAZARD_LEDGER_COLUMNS",
@@ -165,10 +166,12 @@ __all__ = [
     "Reinspected",
     "ReportStage",
     "ReportSubmitted",
+    "Reports",
     "ResponsibilityDetermined",
     "SafetyPlanApproved",
     "SafetyPlanFiled",
     "Severity",
+    "SubmittedReport",
     "TrainingHeld",
     "Writing",
     "activity",
@@ -193,6 +196,7 @@ __all__ = [
     "person",
     "place",
     "record_kind",
+    "report",
     "school",
     "unit",
 ]

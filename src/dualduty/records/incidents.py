@@ -993,10 +993,7 @@ class Incidents:
 
     def leading_members(self) -> frozenset[str]:
         """The people holding the leading group's posts (组长, 副组长, 成员)."""
-        group = self.graph.leading_group()
-        if group is None:
-            return frozenset()
-        return frozenset(p.holder for p in group.posts if p.holder is not None)
+        return self.desk.leading_members()
 
     def reporters(self, school_id: str) -> frozenset[str]:
         """Who may record a reported incident at the school, and report on its incidents."""

@@ -15,10 +15,12 @@ from .incidents import IncidentRules, Incidents
 from .inspections import Inspections
 from .meetings import Meetings
 from .service import Clock, Desk
+from .submissions import Reports
 
 if TYPE_CHECKING:
     from dualduty.model.org import Organisation
     from dualduty.model.schedule import Schedule
+    from dualduty.records.compliance import Compliance
     from dualduty.storage.store import Store
 
 __all__ = ["Recorder"]
@@ -106,3 +108,22 @@ class Recorder:
     def accountability(self) -> Accountability:
         """Accountability cases (问责: 立案、调查、处理)."""
         return Accountability(self.store, self.org, desk=self.desk)
+
+    @cached_property
+    def reports(self) -> Reports:
+        """Quarterly written reports handed to the office (三.2)."""
+        return Reports(self.store, self.org, desk=self.desk)
+
+    def compliance(self, *, year: int | None = None, now: dt.datetime | None = None) -> Compliance:
+        """What was due and what was done (see :func:`dualduty.records.compliance.compliance`),
+        against this recorder's schedule (planned for *year* when it has none)."""
+        from .compliance import compliance
+
+        return compliance(
+            self.store,
+            self.org,
+            self.schedule,
+            now=self.desk.now(now),
+            year=year,
+            hazard_rules=self._hazard_rules,
+        )
