@@ -1,24 +1,25 @@
 """A year of records through the services, and the compliance view over it (issue 6).
 
-For each organisation size (``--sizes``, default the 300-school reference bureau and
-3,000 schools) a seeded generator plays a year of a bureau's work against the year's
-schedule (``plan_schedule``), in date order, into a fresh SQLite store:
+For each organisation size (``--sizes``; default the reference organisation as shipped,
+120 schools, then 300 and 3,000 schools) a seeded generator plays a year of a bureau's
+work against the year's schedule (``plan_schedule``), in date order, into a fresh SQLite
+store:
 
-- dedicated inspections (``InspectionRecorded``) for most scheduled visits: most on the
+- dedicated inspections (``Inspections.record``) for most scheduled visits: most on the
   planned day, some moved within the quarter, some after it (late), some never (missed);
   ad hoc inspections beside them;
 - the hazards those inspections find, through their closed loop with the ``Hazards``
   service (found, registered, planned, claimed, re-inspected — now and then sent back —
   and closed); a few are left open, some closed after their deadline;
-- topic studies, coordination meetings and the summary meeting (``MeetingHeld``), most as
+- topic studies, coordination meetings and the summary meeting (``Meetings.held``), most as
   scheduled, a few not held;
 - the sections' quarterly reports with the ``Reports`` service, most on time, some late,
   a few missing.
 
 Commands go through one ``Desk``: one transaction per day, or per 1,000 commands.
-Inspections and meetings are appended as their records (``Record.of`` into the desk's
-open transaction, with the subjects the services give them); hazards and reports go
-through their services, which read what they need inside the transaction. The
+Every command goes through the services of one ``Recorder`` (``Inspections``, ``Hazards``,
+``Meetings``, ``Reports``), which check who may act and read what they need inside the
+transaction, as they do for their users. The
 organisation is the seeded reference bureau (``orgs.make_organisation``), allowing as
 many visits an inspector a day as its packages need (its six leading-group members
 package 500 schools each at 3,000).
@@ -32,7 +33,7 @@ Three measures, each beside a practical reference measured in the same run:
 (b) the compliance view over it (``compliance(store, org, schedule)``), median of
     ``--repeat``. References: ``Store.read`` of the same record kinds into typed entries,
     and plain ``sqlite3`` fetching the same rows. Goal (3,000 schools): < 2 s.
-(c) the compliance view of the reference organisation (300 schools). Goal: < 0.2 s.
+(c) the compliance view of the reference organisation (120 schools). Goal: < 0.2 s.
 
 Building the schedule and the organisation is not timed. The files go to a temporary
 directory (or ``--dir``), removed unless ``--keep`` is given.
@@ -66,15 +67,17 @@ from dualduty.calendars import calendar_for
 from dualduty.graph import OrgGraph
 from dualduty.model import MeetingKind, Organisation, Schedule, Visit
 from dualduty.planning import plan_schedule
-from dualduty.records import Desk, Hazards, Record, Severity
+from dualduty.records import Hazards, Inspections, Meetings, Recorder, Reports, Severity
 from dualduty.records.compliance import Compliance, compliance
 from dualduty.records.hazards import HAZARD_KINDS
-from dualduty.records.kinds import Finding, InspectionRecorded, MeetingHeld
-from dualduty.records.submissions import Reports
 from dualduty.storage import Store, open_store
 
 YEAR = 2026
-REFERENCE_SCHOOLS = 300
+#: The reference organisation as dualduty ships it (``dualduty.reference_organisation()``,
+#: ``dualduty reference``): 120 schools.
+REFERENCE_SCHOOLS = 120
+#: A larger bureau between the two, reported without a goal.
+MIDDLE = 300
 GOAL_APPEND_SECONDS = 30.0
 GOAL_VIEW_SECONDS = 2.0
 GOAL_REFERENCE_SECONDS = 0.2
@@ -122,8 +125,6 @@ class Year:
         self.year_end = dt.datetime(YEAR + 1, 1, 1, tzinfo=self.zone)
         self._heap: list[tuple[dt.datetime, int, Callable[[], None]]] = []
         self._n = itertools.count()
-        self._inspections = itertools.count(1)
-        self._meetings = itertools.count(1)
         self.commands = 0
         self.transactions = 0
         self.day_ends: list[int] = []
@@ -159,9 +160,10 @@ class Year:
         if when < self.year_end:
             heapq.heappush(self._heap, (when, next(self._n), action))
 
-    def plan_events(self, hazards: Hazards, reports: Reports, desk: Desk) -> None:
+    def plan_events(self, recorder: Recorder) -> None:
         """Put the year's first events on the heap (follow-ups are pushed as they happen)."""
         rng = self.rng
+        inspections, meetings, reports = recorder.inspections, recorder.meetings, recorder.reports
         for visit in self.schedule.visits:
             r = rng.random()
             if r < 0.06:
@@ -170,7 +172,7 @@ class Year:
             if r < 0.09:  # moved within its quarter, or after it (late)
                 day = day + dt.timedelta(days=rng.randrange(3, 25))
             when = self.at(day, 9 + rng.randrange(8), rng.randrange(60))
-            self.push(when, self.inspection(hazards, desk, visit, when))
+            self.push(when, self.inspection(inspections, visit, when))
         for school in self.org.schools:  # ad hoc inspections: about one a school in two years
             if rng.random() < 0.5:
                 packages = self.graph.packages_of(school.id)
@@ -187,12 +189,12 @@ class Year:
                     doers,
                     announced=rng.random() < 0.5,
                 )
-                self.push(when, self.inspection(hazards, desk, adhoc, when, ad_hoc=True))
+                self.push(when, self.inspection(inspections, adhoc, when, ad_hoc=True))
         for meeting in self.schedule.meetings:
             if rng.random() < 0.05 and meeting.kind is MeetingKind.TOPIC_STUDY:
                 continue  # not held
             when = self.at(meeting.date, 15, rng.randrange(60))
-            self.push(when, self.meeting(desk, meeting.id, meeting.kind, meeting.unit, when))
+            self.push(when, self.meeting(meetings, meeting.id, meeting.kind, meeting.unit, when))
         for deadline in self.schedule.deadlines:
             r = rng.random()
             if r < 0.04:
@@ -204,40 +206,39 @@ class Year:
     # the commands ----------------------------------------------------------------------------
 
     def inspection(
-        self, hazards: Hazards, desk: Desk, visit: Visit, when: dt.datetime, *, ad_hoc: bool = False
+        self,
+        inspections: Inspections,
+        visit: Visit,
+        when: dt.datetime,
+        *,
+        ad_hoc: bool = False,
     ) -> Callable[[], None]:
         def run() -> None:
             rng = self.rng
             inspectors = tuple(dict.fromkeys(self.person(p) for p in visit.inspectors))
-            actor = inspectors[0]
-            inspection_id = f"in-{next(self._inspections):06d}"
-            findings = []
+            findings: list[tuple[str, Severity | None]] = []
             r = rng.random()
+            major = r < 0.006
             if r < 0.19:
-                major = r < 0.006
                 text = rng.choice(MAJOR_FINDINGS if major else FINDINGS)
-                severity = Severity.MAJOR if major else Severity.GENERAL
-                state = hazards.find(
-                    visit.school, severity, text, actor=actor, inspection=inspection_id, at=when
-                )
-                findings.append(Finding(text, severity, state.id))
-                self.hazard_loop(hazards, state.id, visit.school, major, when)
+                findings.append((text, Severity.MAJOR if major else Severity.GENERAL))
             elif r < 0.45:
-                findings.append(Finding("安全台账齐全，值班记录完整"))
-            data = InspectionRecorded(
-                inspection_id,
+                findings.append(("安全台账齐全，值班记录完整", None))
+            done = inspections.record(
                 visit.school,
-                visit.holder,
-                when.date(),
-                inspectors,
+                actor=inspectors[0],
+                holder=visit.holder,
+                date=when.date(),
+                inspectors=inspectors,
                 visit=None if ad_hoc else visit.id,
                 announced=visit.announced,
-                findings=tuple(findings),
+                findings=findings,
                 summary="分包学校专门督查" if not ad_hoc else "随机督查",
+                at=when,
             )
-            subjects = [f"inspection:{inspection_id}", *desk.school_subjects(visit.school)]
-            with desk.writing() as w:
-                w.append(Record.of(data, actor=actor, at=when, subjects=subjects))
+            for finding in done.findings:
+                if finding.hazard is not None:
+                    self.hazard_loop(inspections.hazards, finding.hazard, visit.school, major, when)
             self.commands += 1
 
         return run
@@ -306,24 +307,29 @@ class Year:
         self.push(closed, cmd(hazards.close, actor=office_heads[0], notes="复查合格", at=closed))
 
     def meeting(
-        self, desk: Desk, scheduled: str, kind: MeetingKind, unit: str, when: dt.datetime
+        self,
+        meetings: Meetings,
+        scheduled: str,
+        kind: MeetingKind,
+        unit: str,
+        when: dt.datetime,
     ) -> Callable[[], None]:
         def run() -> None:
-            members = sorted(desk.unit_members(unit)) if kind is MeetingKind.TOPIC_STUDY else []
-            actor = members[0] if members else sorted(desk.office_heads())[0]
-            meeting_id = f"mt-{next(self._meetings):05d}"
-            data = MeetingHeld(
-                meeting_id,
+            desk = meetings.desk
+            if kind is MeetingKind.TOPIC_STUDY:
+                attendees = sorted(desk.unit_members(unit))
+            else:
+                attendees = sorted(desk.office_members())
+            meetings.held(
                 kind,
                 unit,
                 when.date(),
                 self.rng.choice(TOPICS),
-                tuple(members),
+                actor=attendees[0],
+                attendees=attendees,
                 scheduled=scheduled,
+                at=when,
             )
-            subjects = [f"meeting:{meeting_id}", f"unit:{unit}"]
-            with desk.writing() as w:
-                w.append(Record.of(data, actor=actor, at=when, subjects=subjects))
             self.commands += 1
 
         return run
@@ -355,10 +361,9 @@ class Year:
     def play(self, store: Store, per_transaction: int = 1_000) -> None:
         """Append the year to *store*: one transaction per day, or per *per_transaction*
         commands."""
-        desk = Desk(store, self.org)
-        hazards = Hazards(store, self.org, desk=desk)
-        reports = Reports(store, self.org, desk=desk)
-        self.plan_events(hazards, reports, desk)
+        recorder = Recorder(store, self.org, schedule=self.schedule)
+        self.plan_events(recorder)
+        desk = recorder.desk
         day: dt.date | None = None
         in_tx = 0
         with contextlib.ExitStack() as stack:
@@ -521,7 +526,7 @@ def workdir(base: Path | None, keep: bool) -> Iterator[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[REFERENCE_SCHOOLS, BIG], help="schools"
+        "--sizes", type=int, nargs="+", default=[REFERENCE_SCHOOLS, MIDDLE, BIG], help="schools"
     )
     parser.add_argument("--repeat", type=int, default=5, help="compliance views, median of")
     parser.add_argument(

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from dualduty.storage import Store
 
 # tests never auto-load installed plugins
 os.environ.setdefault("DUALDUTY_LOAD_PLUGINS", "")
 
 DATA_DIR = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A fresh ``memory:`` store, closed after the test."""
+    from dualduty.storage import open_store  # after DUALDUTY_LOAD_PLUGINS is set above
+
+    with open_store("memory:") as s:
+        yield s
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,12 +46,6 @@ def before(n: int) -> dt.datetime:
 
 
 AFTER = DAY + dt.timedelta(days=1)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -121,12 +120,6 @@ def meeting(
     subjects = [f"meeting:{meeting_id}", f"unit:{unit_id}"]
     (entry,) = store.append(Record.of(data, actor=HEAD, at=at(day, 10), subjects=subjects))
     return meeting_id, entry.seq
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
 
 
 class TestVisits:

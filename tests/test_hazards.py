@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -50,12 +49,6 @@ OUTSIDER = "p014"  # 德育科 staff: another section's school
 
 def days(n: float) -> dt.timedelta:
     return dt.timedelta(days=n)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
 
 
 @pytest.fixture
@@ -428,3 +421,45 @@ def _claimer_before(records: list[Record], target: Record) -> str | None:
         if record.kind == "hazard-claimed":
             claimer = record.actor
     return claimer
+
+
+class TestWhatTheServiceRemembers:
+    """The service folds only what came after its own last record of a hazard."""
+
+    def test_sees_what_another_writer_appended(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'r.db'}"
+        with open_store(url) as mine, open_store(url) as theirs:
+            hz = Hazards(mine, ORG)
+            other = Hazards(theirs, ORG)
+            hid = hz.find(SCHOOL, "general", "楼梯扶手松动", actor=SECTION_STAFF, at=T0).id
+            other.register(hid, actor=OFFICE_STAFF, at=T0 + days(1))
+            # Registered by the other writer: registering again is refused here too.
+            with pytest.raises(InvalidTransition, match="is registered"):
+                hz.register(hid, actor=OFFICE_STAFF, at=T0 + days(2))
+            state = hz.plan(
+                hid, actor=SECTION_HEAD, measures=["加固"], responsible=SECTION_HEAD,
+                time_limit=(T0 + days(10)).date(), at=T0 + days(2),
+            )  # fmt: skip
+            assert state.status is HazardStatus.RECTIFYING
+
+    def test_forgets_what_a_rolled_back_batch_appended(self, store: Store) -> None:
+        hz = Hazards(store, ORG)
+
+        class Stop(Exception):
+            pass
+
+        def found_registered_then_stopped() -> None:
+            with hz.desk.batch():
+                hz.find(SCHOOL, "general", "x", actor=SECTION_STAFF, at=T0, hazard_id=hid)
+                hz.register(hid, actor=OFFICE_STAFF, at=T0)
+                raise Stop
+
+        hid = "hz-1"
+        with pytest.raises(Stop):
+            found_registered_then_stopped()
+        assert len(store) == 0
+        with pytest.raises(InvalidTransition, match="no hazard"):
+            hz.register(hid, actor=OFFICE_STAFF, at=T0)
+        # The same id, found anew, starts from scratch.
+        again = hz.find(SCHOOL, "general", "y", actor=SECTION_STAFF, at=T0, hazard_id=hid)
+        assert hz.register(again.id, actor=OFFICE_STAFF, at=T0).description == "y"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -64,12 +64,6 @@ AT = evening(DAY)
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
-
-
-@pytest.fixture
 def inspections(store: Store) -> Inspections:
     return Inspections(store, ORG, schedule=SCHEDULE)
 
@@ -103,6 +97,7 @@ class TestScheduledVisits:
             inspection(done.inspection),
             school(SCHOOL),
             "unit:" + SECTION,
+            f"visit:{visit.id}",
         )
         assert entry.record.actor == SECTION_STAFF
 
@@ -124,6 +119,7 @@ class TestScheduledVisits:
             school(SCHOOL),
             "unit:" + SECTION,
             f"post:{DEPUTY_POST}",
+            f"visit:{visit.id}",
         )
 
     def test_every_scheduled_visit_once(self, inspections: Inspections, store: Store) -> None:

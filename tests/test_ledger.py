@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +59,6 @@ BOM = b"\xef\xbb\xbf"
 
 def days(n: float) -> dt.timedelta:
     return dt.timedelta(days=n)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
 
 
 def walk(hz: Hazards) -> str:

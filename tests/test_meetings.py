@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +33,6 @@ OUTSIDER, OUTSIDER_HEAD = "p014", "p013"  # 德育科
 @pytest.fixture(scope="module")
 def schedule() -> Schedule:
     return plan_schedule(ORG, calendar_for(ORG, [2026]), 2026)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
@@ -46,12 +45,6 @@ def at(month: int, day: int, hour: int = 16) -> dt.datetime:
 
 def snapshot(store: Store) -> tuple[int, int]:
     return len(store), len(store.outbox(state=None))
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with open_store("memory:") as s:
-        yield s
 
 
 # -- submitting ---------------------------------------------------------------------------

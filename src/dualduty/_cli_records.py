@@ -26,29 +26,10 @@ __all__ = ["add_ledger_parser", "add_record_parser", "run_ledger", "run_record"]
 EXIT_OK = 0
 
 
-def _aware(text: str) -> dt.datetime:
-    import argparse
-
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone offset: {text!r} (say +08:00)")
-    return value
-
-
-def _date(text: str) -> dt.date:
-    import argparse
-
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {text!r}") from None
-
-
 def _common() -> argparse.ArgumentParser:
     import argparse
+
+    from ._cli_args import aware_time
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", required=True, metavar="URL", help="the store: sqlite:///path.db")
@@ -58,7 +39,7 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--actor", required=True, metavar="PERSON", help="who acts (person id)")
     common.add_argument(
         "--at",
-        type=_aware,
+        type=aware_time,
         metavar="TIME",
         help="when, ISO 8601 with an offset (default: now)",
     )
@@ -70,6 +51,7 @@ def _common() -> argparse.ArgumentParser:
 
 def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``record`` sub-command and its actions to *sub*."""
+    from ._cli_args import aware_time, iso_date
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "record",
@@ -92,7 +74,7 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--holder", required=True, help="the package holder it counts for (post or unit id)"
     )
-    p.add_argument("--date", type=_date, required=True, metavar="DATE", help="the day inspected")
+    p.add_argument("--date", type=iso_date, required=True, metavar="DATE", help="the day inspected")
     p.add_argument(
         "--inspector",
         action="append",
@@ -125,7 +107,7 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("hazard", help="the hazard's id")
     p.add_argument("--measure", action="append", required=True, help="a measure (repeatable)")
     p.add_argument("--responsible", required=True, metavar="PERSON", help="who answers for it")
-    p.add_argument("--time-limit", type=_date, required=True, metavar="DATE")
+    p.add_argument("--time-limit", type=iso_date, required=True, metavar="DATE")
     p.add_argument("--funds", type=int, default=0, metavar="YUAN", help="funds in yuan (0)")
     p.add_argument(
         "--safeguard", action="append", default=[], help="an interim safeguard (repeatable)"
@@ -155,7 +137,7 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("category", choices=classes, help="its class")
     p.add_argument("title", help="what happened, in a line")
     p.add_argument(
-        "--occurred", type=_aware, required=True, metavar="TIME", help="when it happened"
+        "--occurred", type=aware_time, required=True, metavar="TIME", help="when it happened"
     )
     p.add_argument("--deaths", type=int, default=0, metavar="N")
     p.add_argument("--injuries", type=int, default=0, metavar="N", help="serious injuries")
@@ -189,7 +171,9 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p = add("activity", "register an activity a unit hosts (谁主办谁负责: the host answers for it)")
     p.add_argument("host", help="the host unit's id")
     p.add_argument("title", help="what it is")
-    p.add_argument("--date", type=_date, required=True, metavar="DATE", help="the day it is held")
+    p.add_argument(
+        "--date", type=iso_date, required=True, metavar="DATE", help="the day it is held"
+    )
     p.add_argument(
         "--participants", type=int, required=True, metavar="N", help="how many take part"
     )
@@ -219,7 +203,9 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["topic_study", "coordination", "summary"])
     p.add_argument("unit", help="the unit that held it")
     p.add_argument("topic", help="what it was about")
-    p.add_argument("--date", type=_date, required=True, metavar="DATE", help="the day it was held")
+    p.add_argument(
+        "--date", type=iso_date, required=True, metavar="DATE", help="the day it was held"
+    )
     p.add_argument(
         "--attendee", action="append", required=True, metavar="PERSON", help="repeatable"
     )
@@ -621,6 +607,8 @@ def add_ledger_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``ledger`` sub-command (``export`` and ``import``) to *sub*."""
     import argparse
 
+    from ._cli_args import aware_time
+
     parser: argparse.ArgumentParser = sub.add_parser(
         "ledger",
         help="export or import the hazard and inspection ledgers (台账) as CSV or Excel",
@@ -648,7 +636,7 @@ def add_ledger_parser(sub: Any) -> argparse.ArgumentParser:
     )
     out.add_argument(
         "--as-of",
-        type=_aware,
+        type=aware_time,
         metavar="TIME",
         help="compute overdue hazards at this time, ISO 8601 with an offset (default: now)",
     )

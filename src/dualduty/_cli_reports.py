@@ -27,7 +27,7 @@ EXIT_OK = 0
 def _common() -> argparse.ArgumentParser:
     import argparse
 
-    from ._cli_records import _aware
+    from ._cli_args import aware_time
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", required=True, metavar="URL", help="the store: sqlite:///path.db")
@@ -46,7 +46,7 @@ def _common() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--now",
-        type=_aware,
+        type=aware_time,
         metavar="TIME",
         help="as of this time, ISO 8601 with an offset (default: now); later records are left out",
     )
@@ -101,9 +101,9 @@ def add_compliance_parser(sub: Any) -> argparse.ArgumentParser:
         "inspections due, done, late, missed; topic studies; quarterly reports; hazards "
         "found, closed, open and overdue (clauses 三.2, 三.3, 二(三).1).",
     )
-    from ._cli_schedule import _year
+    from ._cli_args import year
 
-    parser.add_argument("--year", type=_year, required=True, help="the year")
+    parser.add_argument("--year", type=year, required=True, help="the year")
     parser.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )

@@ -25,38 +25,10 @@ EXIT_VIOLATIONS = 1
 EXIT_INVALID = 2
 
 
-def _quarter(text: str) -> int:
-    import argparse
-
-    value = int(text)
-    if not 1 <= value <= 4:
-        raise argparse.ArgumentTypeError(f"must be 1 to 4, got {value}")
-    return value
-
-
-def _year(text: str) -> int:
-    import argparse
-
-    value = int(text)
-    if not 1970 <= value <= 2099:
-        raise argparse.ArgumentTypeError(f"must be 1970 to 2099, got {value}")
-    return value
-
-
-def _stamp(text: str) -> dt.datetime:
-    import argparse
-
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone offset: {text!r} (say +08:00)")
-    return value
-
-
 def add_schedule_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``schedule`` sub-command to *sub* (what ``add_subparsers`` returned)."""
+    from ._cli_args import aware_time, quarter, year
+
     parser: argparse.ArgumentParser = sub.add_parser(
         "schedule",
         help="plan the year's inspections, meetings and report deadlines (clause 三)",
@@ -69,8 +41,8 @@ def add_schedule_parser(sub: Any) -> argparse.ArgumentParser:
         "a year without holiday data, or a plan that cannot fit.",
     )
     parser.add_argument("file", metavar="FILE", help="a .toml, .json, .yaml or .yml district file")
-    parser.add_argument("--year", type=_year, required=True, help="the year to plan")
-    parser.add_argument("--quarter", type=_quarter, help="only this quarter (1-4)")
+    parser.add_argument("--year", type=year, required=True, help="the year to plan")
+    parser.add_argument("--quarter", type=quarter, help="only this quarter (1-4)")
     parser.add_argument(
         "--holidays",
         metavar="FILE",
@@ -84,7 +56,7 @@ def add_schedule_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("--xlsx", metavar="FILE", help="write the schedule as Excel (excel extra)")
     parser.add_argument(
         "--stamp",
-        type=_stamp,
+        type=aware_time,
         help="DTSTAMP of the iCalendar events, ISO 8601 with an offset (default: now); "
         "the same stamp gives byte-identical files",
     )

@@ -32,9 +32,10 @@ __all__ = [
 ]
 
 #: Subject prefixes: a subject names what a record concerns, as ``"<type>:<id>"``. The
-#: organisation's things, then the things the record itself follows through their lives
-#: (a hazard, an inspection, an incident, an activity, a meeting, an accountability case,
-#: a written report), so that reading one of them back is an indexed lookup.
+#: organisation's things (and a scheduled visit), then the things the record itself
+#: follows through their lives (a hazard, an inspection, an incident, an activity, a
+#: meeting, an accountability case, a written report), so that reading one of them back
+#: is an indexed lookup.
 SUBJECT_TYPES = (
     "school",
     "place",
@@ -42,6 +43,7 @@ SUBJECT_TYPES = (
     "person",
     "post",
     "package",
+    "visit",
     "hazard",
     "inspection",
     "incident",

@@ -385,6 +385,9 @@ def step(
 
     :raises InvalidTransition: if *record* does not fit *state*.
     """
+    # The compliance view folds hazards from raw entries for speed with a copy of these
+    # transitions (records/compliance.py, _apply); change both together. Its property
+    # test (tests/test_compliance.py) compares the two.
     data = record.data
     if isinstance(data, HazardFound):
         if state is not None:
@@ -514,6 +517,8 @@ class Hazards:
         self.org = org
         self.rules = rules or HazardRules.of(org.rules)
         self.graph = self.desk.graph
+        # hazard id -> (desk.rollbacks, seq, state): the state its record of that seq made
+        self._known: dict[str, tuple[int, int, HazardState]] = {}
 
     # -- who ---------------------------------------------------------------------------
 
@@ -532,10 +537,25 @@ class Hazards:
     # -- reading -----------------------------------------------------------------------
 
     def _fold(self, writing: Writing, hazard_id: str) -> HazardState:
-        state = HazardState.fold(writing.read(hazard(hazard_id)), self.rules)
-        if state is None:
+        """The hazard's state inside *writing*: what this service last appended to it,
+        with only the records after that read and folded (every record at first)."""
+        known = self._known.get(hazard_id)
+        if known is not None and known[0] == self.desk.rollbacks:
+            _, seq, state = known
+            for record in writing.read(hazard(hazard_id), after=seq):
+                state = step(state, record, self.rules)
+            return state
+        found = HazardState.fold(writing.read(hazard(hazard_id)), self.rules)
+        if found is None:
             raise InvalidTransition(f"no hazard {hazard_id!r} has been found")
-        return state
+        return found
+
+    def _append(
+        self, w: Writing, record: Record, state: HazardState, messages: Sequence[OutboxMessage] = ()
+    ) -> None:
+        """Append *record*, which makes *state*, and remember that state."""
+        entry = w.append(record, messages)
+        self._known[state.id] = (self.desk.rollbacks, entry.seq, state)
 
     def state(self, hazard_id: str) -> HazardState:
         """The hazard's state, folded from its records (an indexed read).
@@ -581,7 +601,7 @@ class Hazards:
                 data, actor=actor, at=self.desk.now(at), subjects=self._subjects(state)
             )
             new = step(state, record, self.rules)
-            w.append(record)
+            self._append(w, record, new)
         return new
 
     def find(
@@ -651,7 +671,7 @@ class Hazards:
                         urgent=True,
                     )
                 )
-        w.append(record, messages)
+        self._append(w, record, state, messages)
         return state
 
     def register(self, hazard_id: str, *, actor: str, at: dt.datetime | None = None) -> HazardState:
@@ -776,7 +796,7 @@ class Hazards:
                             urgent=state.major,
                         )
                     )
-                w.append(record, messages)
+                self._append(w, record, new, messages)
                 escalated.append(new)
         return escalated
 

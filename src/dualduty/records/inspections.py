@@ -48,6 +48,27 @@ def inspection(id_: str) -> str:
     return f"inspection:{id_}"
 
 
+def visit(id_: str) -> str:
+    """The subject string of a scheduled visit (``"visit:v.2026q3.general-office.s0002.1"``)."""
+    return f"visit:{id_}"
+
+
+def inspection_subjects(desk: Desk, data: InspectionRecorded) -> list[str]:
+    """The subjects of an inspection's record: the inspection, the school and its
+    packaged sections, the holder it counts for (``post:`` or ``unit:``) and the visit it
+    carries out, if any."""
+    try:
+        desk.graph.post(data.holder)
+    except KeyError:  # UnknownId: a unit holds the package
+        holder = unit(data.holder)
+    else:
+        holder = f"post:{data.holder}"
+    subjects = [inspection(data.inspection), *desk.school_subjects(data.school), holder]
+    if data.visit is not None:
+        subjects.append(visit(data.visit))
+    return list(dict.fromkeys(subjects))
+
+
 def _inspections(entries: Iterable[Entry]) -> Iterator[InspectionRecorded]:
     for entry in entries:
         data = entry.record.data
@@ -149,13 +170,6 @@ class Inspections:
             )
         return packages
 
-    def _holder_subject(self, holder: str) -> str:
-        try:
-            self.graph.post(holder)
-        except KeyError:  # UnknownId: a unit holds the package
-            return unit(holder)
-        return f"post:{holder}"
-
     def recorders(self, school_id: str, holder: str) -> frozenset[str]:
         """Who may record an inspection of the school for *holder*'s package.
 
@@ -221,8 +235,8 @@ class Inspections:
                     f"visit {visit_id!r} is {scheduled.holder}'s visit of school "
                     f"{scheduled.school}, not {holder}'s of {school_id}"
                 )
-        # A visit is of one school: the school's inspections (indexed) tell if it was done.
-        for record in w.read(school(school_id), kind=KIND):
+        # The inspection that carried a visit out names it as a subject (an indexed read).
+        for record in w.read(visit(visit_id), kind=KIND):
             if record.data.visit == visit_id:
                 raise InvalidTransition(
                     f"visit {visit_id!r} was already carried out by inspection "
@@ -323,10 +337,6 @@ class Inspections:
                 )
                 opened.append(attrs.evolve(item, hazard=state.id))
             data = attrs.evolve(data, findings=opened)
-            subjects = [
-                inspection(data.inspection),
-                *self.desk.school_subjects(school_id),
-                self._holder_subject(holder),
-            ]
-            w.append(Record.of(data, actor=actor, at=when, subjects=dict.fromkeys(subjects)))
+            subjects = inspection_subjects(self.desk, data)
+            w.append(Record.of(data, actor=actor, at=when, subjects=subjects))
         return data

@@ -39,7 +39,7 @@ import attrs
 from dualduty.errors import DualdutyError, Problem
 from dualduty.model._checks import check_ids, check_text, is_id
 
-from .base import Record, person, record_kind, unit
+from .base import Record, person, record_kind
 from .hazards import (
     _MISSED_ZH,
     HAZARD_KINDS,
@@ -58,7 +58,7 @@ from .hazards import (
     step,
 )
 from .inspections import KIND as _INSPECTION_KIND
-from .inspections import inspection
+from .inspections import inspection_subjects
 from .kinds import Finding, InspectionRecorded
 from .service import Desk, InvalidTransition
 
@@ -1407,10 +1407,8 @@ def _read_inspection_row(row: _Row, desk: Desk) -> _Made | None:
         tuple(f for f in findings if f is not None),
         summary,
     )
-    # As the Inspections service writes them: the inspection, the school, the holder.
-    holder_subject = f"post:{holder}" if holder in row.org.posts else unit(holder)
-    subjects = [inspection(iid), *desk.school_subjects(school_id), holder_subject]
-    record = Record.of(data, actor=recorder, at=at, subjects=subjects)
+    # As the Inspections service writes them.
+    record = Record.of(data, actor=recorder, at=at, subjects=inspection_subjects(desk, data))
     columns = {field: row.path(column) for field, column in _INSPECTION_COLUMNS.items()}
     return _Made(record, row.path("检查编号"), columns)
 

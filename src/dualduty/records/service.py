@@ -52,7 +52,8 @@ class Writing:
 
     store: Store
     tx: Transaction
-    pending: dict[str, list[Record]] = attrs.field(factory=dict)
+    pending: dict[str, list[tuple[int, Record]]] = attrs.field(factory=dict)
+    """This transaction's records by subject, each with the seq it will have."""
 
     @property
     def next_seq(self) -> int:
@@ -60,10 +61,15 @@ class Writing:
         rows = self.tx.rows
         return (rows[-1].seq if rows else self.tx.start[0]) + 1
 
-    def read(self, subject: str, kind: str | None = None) -> list[Record]:
-        """Records about *subject* (of *kind*), committed first, then this transaction's."""
-        out = [e.record for e in self.store.read(subject=subject, kind=kind)]
-        out.extend(r for r in self.pending.get(subject, ()) if kind is None or r.kind == kind)
+    def read(self, subject: str, kind: str | None = None, *, after: int = 0) -> list[Record]:
+        """Records about *subject* (of *kind*) after seq *after*: committed first, then
+        this transaction's."""
+        out = [e.record for e in self.store.read(subject=subject, kind=kind, after=after)]
+        out.extend(
+            r
+            for seq, r in self.pending.get(subject, ())
+            if seq > after and (kind is None or r.kind == kind)
+        )
         return out
 
     def exists(self, subject: str) -> bool:
@@ -78,7 +84,7 @@ class Writing:
         for message in messages:
             self.tx.enqueue(message, cause=entry)
         for subject in record.subjects:
-            self.pending.setdefault(subject, []).append(record)
+            self.pending.setdefault(subject, []).append((entry.seq, record))
         return entry
 
 
@@ -100,6 +106,10 @@ class Desk:
         self.zone = zoneinfo.ZoneInfo(org.timezone)
         self.clock: Clock = clock or (lambda: dt.datetime.now(self.zone))
         self._writing: Writing | None = None
+        self.rollbacks = 0
+        """How many of this desk's transactions were rolled back (or failed to commit):
+        a facet's memory of what it appended is valid only while this stays the same."""
+        self._school_subjects: dict[str, tuple[str, ...]] = {}
         self._office: frozenset[str] | None = None
         self._office_heads: frozenset[str] | None = None
         self._sections: dict[str, frozenset[str]] = {}
@@ -119,13 +129,17 @@ class Desk:
         if self._writing is not None:
             yield self._writing
             return
-        with self.store.transaction() as tx:
-            writing = Writing(self.store, tx)
-            self._writing = writing
-            try:
-                yield writing
-            finally:
-                self._writing = None
+        try:
+            with self.store.transaction() as tx:
+                writing = Writing(self.store, tx)
+                self._writing = writing
+                try:
+                    yield writing
+                finally:
+                    self._writing = None
+        except BaseException:
+            self.rollbacks += 1  # what the facets remember of this transaction is void
+            raise
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -236,7 +250,12 @@ class Desk:
         """The subjects of a record about a school: the school and its packaged sections."""
         from .base import school, unit
 
-        return [school(school_id), *(unit(u.id) for u in self.graph.sections_for(school_id))]
+        found = self._school_subjects.get(school_id)
+        if found is None:
+            sections = self.graph.sections_for(school_id)
+            found = (school(school_id), *(unit(u.id) for u in sections))
+            self._school_subjects[school_id] = found
+        return list(found)
 
     def message(
         self, channel: str, recipient: str, title: str, text: str, *, urgent: bool
