@@ -15,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .errors import DualdutyError, InvalidOrganisation, Problem
+    from .errors import DualdutyError, InvalidFile, InvalidOrganisation, Problem
     from .graph import ChainBasis, ChainLevel, ChainLink, OrgGraph, ResponsibilityChain, UnknownId
     from .io import dump, dumps, load, loads
     from .model import (
@@ -57,6 +57,7 @@ __all__ = [
     "Facility",
     "HazardDomain",
     "InCharge",
+    "InvalidFile",
     "InvalidOrganisation",
     "OrgGraph",
     "OrgKind",
@@ -87,7 +88,7 @@ __all__ = [
 ]
 
 _WHERE: dict[str, str] = {
-    **dict.fromkeys(["DualdutyError", "InvalidOrganisation", "Problem"], "errors"),
+    **dict.fromkeys(["DualdutyError", "InvalidFile", "InvalidOrganisation", "Problem"], "errors"),
     **dict.fromkeys(
         ["ChainBasis", "ChainLevel", "ChainLink", "OrgGraph", "ResponsibilityChain", "UnknownId"],
         "graph",

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import attrs
 
-__all__ = ["DualdutyError", "InvalidOrganisation", "Problem"]
+__all__ = ["DualdutyError", "InvalidFile", "InvalidOrganisation", "Problem"]
 
 
 class DualdutyError(Exception):
@@ -53,3 +53,34 @@ class InvalidOrganisation(DualdutyError):
         n = len(self.problems)
         head = f"{where}: {n} problem{'s' if n != 1 else ''} found"
         return "\n".join([head, *(f"  {where}: {p}" for p in self.problems)])
+
+
+class InvalidFile(DualdutyError):
+    """A file (a schedule, a ledger, …) that cannot be read; nothing of it was used.
+
+    The message names the file and, for each problem, where it is in the file; with
+    many problems, the first :attr:`shown` and how many more.
+
+    :ivar problems: every problem found, in the order of the file.
+    :ivar source: the file name (or the name given for data read from memory).
+    """
+
+    problems: tuple[Problem, ...]
+    source: str
+    shown = 20
+    """How many problems the message lists."""
+
+    def __init__(self, problems: Iterable[Problem], source: str) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return f"{self.source}: {self.problems[0]}"
+        n, shown = len(self.problems), self.shown
+        lines = [f"{self.source}: {n} problems found"]
+        lines.extend(f"  {self.source}: {p}" for p in self.problems[:shown])
+        if n > shown:
+            lines.append(f"  … and {n - shown} more")
+        return "\n".join(lines)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
-from dualduty.errors import DualdutyError, Problem
+from dualduty.errors import DualdutyError, InvalidFile, Problem
 from dualduty.model._checks import check_ids, check_text, is_id
 
 from .base import Record, person, record_kind
@@ -249,11 +249,8 @@ _NOTE_LABEL = "备注"  # a finding that opened no hazard
 
 # -- the error and the summary ----------------------------------------------------------
 
-#: Problems shown in an error's message; the rest are counted (all are in ``problems``).
-_SHOWN = 20
 
-
-class InvalidLedger(DualdutyError):
+class InvalidLedger(InvalidFile):
     """A ledger file that cannot be imported; nothing of it was written.
 
     The message names the file and, for each problem, where it is: ``row 7, column
@@ -263,24 +260,6 @@ class InvalidLedger(DualdutyError):
     :ivar problems: every problem found, in the order of the file.
     :ivar source: the file name.
     """
-
-    problems: tuple[Problem, ...]
-    source: str
-
-    def __init__(self, problems: Iterable[Problem], source: str) -> None:
-        self.problems = tuple(problems)
-        self.source = source
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        if len(self.problems) == 1:
-            return f"{self.source}: {self.problems[0]}"
-        n = len(self.problems)
-        lines = [f"{self.source}: {n} problems found"]
-        lines.extend(f"  {self.source}: {p}" for p in self.problems[:_SHOWN])
-        if n > _SHOWN:
-            lines.append(f"  … and {n - _SHOWN} more")
-        return "\n".join(lines)
 
 
 def _ids(value: Iterable[str]) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from dualduty.errors import DualdutyError, Problem
+from dualduty.errors import DualdutyError, InvalidFile, Problem
 from dualduty.model import Organisation
 from dualduty.model.schedule import Deadline, DeadlineKind, Meeting, MeetingKind, Visit
 
@@ -43,13 +43,10 @@ DEADLINE_LABELS: dict[DeadlineKind, str] = {
 #: ``Visit.announced`` as written: 明查 (announced) or 暗访 (unannounced).
 ANNOUNCED_LABELS: dict[bool, str] = {True: "明查", False: "暗访"}
 
-#: Problems shown in an error's message; the rest are counted (all are in ``problems``).
-_SHOWN = 20
-
 _O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
-class InvalidScheduleFile(DualdutyError):
+class InvalidScheduleFile(InvalidFile):
     """A schedule file (CSV, Excel or JSON) that cannot be read; nothing of it is returned.
 
     The message names the file and, for each problem, where it is: ``row 7, 日期`` in a
@@ -59,24 +56,6 @@ class InvalidScheduleFile(DualdutyError):
     :ivar problems: every problem found, in the order of the file.
     :ivar source: the file name (or the name given for data read from memory).
     """
-
-    problems: tuple[Problem, ...]
-    source: str
-
-    def __init__(self, problems: Iterable[Problem], source: str) -> None:
-        self.problems = tuple(problems)
-        self.source = source
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        if len(self.problems) == 1:
-            return f"{self.source}: {self.problems[0]}"
-        n = len(self.problems)
-        lines = [f"{self.source}: {n} problems found"]
-        lines.extend(f"  {self.source}: {p}" for p in self.problems[:_SHOWN])
-        if n > _SHOWN:
-            lines.append(f"  … and {n - _SHOWN} more")
-        return "\n".join(lines)
 
 
 # Raised by public functions of dualduty.io: shown (in tracebacks, in the docs) under the
