@@ -438,7 +438,11 @@ class TestDraft:
             SCHOOL,
             ("incident-recorded",),
         )
-        assert [a.id for a in draft.activities] == ["ac-q3"]
+        # Recorded, never reported: its initial report is omitted (漏报) as of the draft.
+        assert incident.standing.endswith("；漏报")
+        assert [(a.id, a.standing) for a in draft.activities] == [
+            ("ac-q3", "大型活动，安全预案未按期审批、活动未按期审批、无人监督")
+        ]
         assert draft.submission is not None
         assert draft.submission.status is ReportStatus.MISSING
 
@@ -452,7 +456,7 @@ class TestDraft:
             "本季度发现隐患3处（其中重大隐患1处），整改销号2处；季度末尚未销号2处，其中逾期1处。"
         ) in md
         assert "实际召开2次（达标）" in md
-        for text in ("in-q3-1", "in-q3-2", "in-q3-3", v2, "mt-q3-1", "ic-q3", "ac-q3"):
+        for text in ("in-q3-1", "in-q3-2", "in-q3-3", v2, "mt-q3-1", "ic-q3", "ac-q3", "漏报"):
             assert text in md
         for absent in ("in-q3-4", facts.elsewhere, "mt-q2-1", "mt-other", "ic-q2", "ac-other"):
             assert absent not in md

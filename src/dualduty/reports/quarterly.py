@@ -11,8 +11,9 @@ record through the compliance view (:func:`~dualduty.records.compliance.complian
    at the quarter's end, each with its id;
 3. the section's topic studies (专题研究, 二(三).1) against the quota;
 4. incidents and 5. activities: the records of kinds ``incident-…`` and ``activity-…``
-   about the section (``unit:<id>``) in the quarter, read generically (what each is
-   called, where, and which records the quarter holds).
+   about the section (``unit:<id>``) in the quarter: what each is called, where, and how
+   it stands (an incident's class, grade, responsibility and reporting flags; an
+   activity's findings), folded from its whole history.
 
 :meth:`QuarterlyReport.markdown` gives it as Markdown, :meth:`QuarterlyReport.html` as
 one HTML document a word processor opens (simple bordered tables, inline styles, no
@@ -55,7 +56,7 @@ from dualduty.records.kinds import MeetingHeld
 if TYPE_CHECKING:
     from dualduty.model.org import Organisation
     from dualduty.model.schedule import Schedule
-    from dualduty.records.base import Entry
+    from dualduty.records.base import Entry, Record
     from dualduty.records.submissions import Reports, SubmittedReport
     from dualduty.storage.store import Store
 
@@ -174,6 +175,10 @@ class RecordItem:
     """The kinds of its records in the quarter, in order."""
     seqs: tuple[int, ...]
     """The ``seq`` of those records."""
+    standing: str = ""
+    """How it stands as of the report, in Chinese: an incident's class and grade and any
+    reporting flag (迟报, 漏报, 瞒报); an activity's findings (二(三).2) or that its safety
+    plan was approved."""
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -723,10 +728,48 @@ def _items(
                 history[0].record.at.astimezone(zone).date(),
                 tuple(e.record.kind for e in found),
                 tuple(e.seq for e in found),
+                _standing(thing, [e.record for e in history], now, zone),
             )
         )
     items.sort(key=lambda i: (i.first_on, i.id))
     return tuple(items)
+
+
+_GAPS_ZH = {
+    "no_safety_plan": "安全预案未按期审批",
+    "not_approved": "活动未按期审批",
+    "not_supervised": "无人监督",
+}
+
+
+def _standing(thing: str, records: list[Record], now: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """How an incident or an activity stands at *now*, from its whole history (see
+    :attr:`RecordItem.standing`); empty when its records do not fold (a plugin's kind)."""
+    from dualduty.records.activities import ActivityState
+    from dualduty.records.incidents import IncidentRules, IncidentState
+
+    try:
+        if thing == "incident":
+            incident = IncidentState.fold(records, IncidentRules(timezone=zone.key))
+            if incident is None:
+                return ""
+            flags = sorted({f.kind.label for f in incident.flags(now)})
+            parts = [incident.category.label, f"{incident.grade.label}等级"]
+            if incident.responsible is not None:
+                parts.append("有责任" if incident.responsible else "无责任")
+            return "，".join(parts) + ("；" + "、".join(flags) if flags else "")
+        activity = ActivityState.fold(records, zone=zone.key)
+        if activity is None:
+            return ""
+        gaps = [_GAPS_ZH[f.gap.value] for f in activity.findings(now.astimezone(zone).date())]
+        size = "大型活动，" if activity.large_scale else ""
+        if activity.cancelled:
+            return size + "已取消"
+        if gaps:
+            return size + "、".join(gaps)
+        return size + ("安全预案已审批" if activity.plan_approved else "安全预案待审批")
+    except (DualdutyError, KeyError, TypeError, AttributeError):
+        return ""
 
 
 def _thing_id(entry: Entry, thing: str) -> str | None:
@@ -756,14 +799,14 @@ def _item_blocks(heading: str, what: str, items: Sequence[RecordItem]) -> list[t
     blocks.append(
         (
             "table",
-            ("编号", "名称", "学校", "首次记录", "本季度记录"),
+            ("编号", "名称", "学校", "首次记录", "情况"),
             tuple(
                 (
                     i.id,
                     i.title,
                     f"{i.school_name}（{i.school}）" if i.school else "—",
                     _date_zh(i.first_on),
-                    "、".join(i.kinds),
+                    i.standing or "—",
                 )
                 for i in items
             ),
