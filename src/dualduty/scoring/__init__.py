@@ -1,8 +1,9 @@
 """Year-end assessment (年终考核, clause 三.4): the types scoring plugins exchange.
 
-The rubric, the rule engine and the ranking come later; this module fixes what the
-scoring hooks pass around, so that a district's local rules can be written against
-a stable interface.
+This module fixes what the scoring hooks pass around, so that a district's local rules
+can be written against a stable interface; the rubric — what is scored, how, the
+vetoes, the grade bands and the award — is data (:mod:`dualduty.scoring.rubric`), and
+:mod:`dualduty.scoring.facts` gives the figures each section is measured by.
 """
 
 from __future__ import annotations
@@ -17,7 +18,30 @@ from dualduty.model._checks import check_text
 if TYPE_CHECKING:
     from dualduty.model import Organisation
 
-__all__ = ["AssessmentDraft", "GradeBand", "ScoreItem", "ScoringContext", "ScoringRule", "Veto"]
+__all__ = [
+    "DEFAULT_BANDS",
+    "Assessee",
+    "AssessmentDraft",
+    "Award",
+    "Category",
+    "GradeBand",
+    "InvalidRubric",
+    "Item",
+    "Measure",
+    "Mode",
+    "Rubric",
+    "ScoreItem",
+    "ScoringContext",
+    "ScoringRule",
+    "Veto",
+    "VetoKind",
+    "VetoRule",
+    "default_rubric",
+    "dump_rubric",
+    "dumps_rubric",
+    "load_rubric",
+    "loads_rubric",
+]
 
 
 @attrs.frozen
@@ -100,3 +124,24 @@ class AssessmentDraft:
 
     context: ScoringContext
     items: tuple[ScoreItem | Veto, ...]
+
+
+# The rubric builds on GradeBand above: imported last (a top import would be circular).
+from .rubric import (  # noqa: E402  # after GradeBand, which rubric.py imports from here
+    DEFAULT_BANDS,
+    Assessee,
+    Award,
+    Category,
+    InvalidRubric,
+    Item,
+    Measure,
+    Mode,
+    Rubric,
+    VetoKind,
+    VetoRule,
+    default_rubric,
+    dump_rubric,
+    dumps_rubric,
+    load_rubric,
+    loads_rubric,
+)
