@@ -293,3 +293,34 @@ def test_the_quarterly_report_is_drafted_from_the_record_and_submitted(
     assert row["reports"]["late"] == 1
     assert row["hazards"]["overdue"] == 1
     assert main(["verify", "--db", env[1]]) == 0
+
+
+def test_assess_ranks_the_sections_and_explains_one(
+    capsys: pytest.CaptureFixture[str], env: list[str], tmp_path: Path
+) -> None:
+    record(capsys, env, "hazard", "s0002", "楼梯扶手松动", "--actor", "p011",
+           "--at", "2026-03-02T09:00:00+08:00")  # fmt: skip
+    now = ["--now", "2027-01-10T00:00:00+08:00"]
+    capsys.readouterr()
+    assert main(["assess", *env[:4], "--year", "2026", *now, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["year"] == 2026
+    ranking = report["ranking"]
+    assert [r["rank"] for r in ranking] == list(range(1, len(ranking) + 1))
+    assert set(report["excellent"]) <= {r["unit"] for r in ranking}
+    first = ranking[0]["items"][0]
+    assert {"rule", "clause", "points", "max_points", "evidence", "reason"} <= set(first)
+    args = ["assess", *env[:4], "--year", "2026", *now, "--explain", "general-office"]
+    assert main([*args, "--format", "json"]) == 0
+    (office,) = json.loads(capsys.readouterr().out)["ranking"]
+    hazards = next(i for i in office["items"] if i["rule"] == "hazards_rectified")
+    assert hazards["evidence"] == ["hz-00001"]  # found in March, never closed: overdue
+    assert hazards["points"] < hazards["max_points"]
+    # A bad rubric: every problem with its path, exit 2, no traceback.
+    bad = tmp_path / "rubric.toml"
+    bad.write_text('id = "x"\nname = "局规则"\n[[items]]\nid = "visits"\nmax_points = -5\n')
+    assert main(["assess", *env[:4], "--year", "2026", "--rubric", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "items[0].max_points" in err
+    assert "categories: required field missing" in err
+    assert "Traceback" not in err

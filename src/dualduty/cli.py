@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
+    from ._cli_assess import add_assess_parser
     from ._cli_records import add_ledger_parser, add_record_parser
     from ._cli_reports import add_compliance_parser, add_report_parser
     from ._cli_schedule import add_schedule_parser
@@ -100,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     add_ledger_parser(sub)
     add_report_parser(sub)
     add_compliance_parser(sub)
+    add_assess_parser(sub)
     return parser
 
 
@@ -119,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dualduty {__version__}")
         return EXIT_OK
     ns = _parser().parse_args(args)
+    from ._cli_assess import run_assess
     from ._cli_records import run_ledger, run_record
     from ._cli_reports import run_compliance, run_report
     from ._cli_schedule import run_schedule
@@ -132,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ledger": run_ledger,
         "report": run_report,
         "compliance": run_compliance,
+        "assess": run_assess,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,

@@ -20,27 +20,43 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BANDS",
+    "FIGURES",
+    "MEMBER_FIGURES",
+    "TIE_BREAK",
     "Assessee",
+    "Assessment",
     "AssessmentDraft",
+    "AssessmentError",
     "Award",
     "Category",
     "GradeBand",
+    "IncidentFact",
     "InvalidRubric",
     "Item",
+    "ItemScore",
     "Measure",
+    "Measured",
     "Mode",
     "Rubric",
     "ScoreItem",
     "ScoringContext",
     "ScoringRule",
+    "UnitFacts",
     "Veto",
+    "VetoHit",
     "VetoKind",
     "VetoRule",
+    "YearAssessment",
+    "YearFacts",
+    "assess",
     "default_rubric",
     "dump_rubric",
     "dumps_rubric",
+    "explain",
     "load_rubric",
     "loads_rubric",
+    "unit_facts",
+    "year_facts",
 ]
 
 
@@ -145,3 +161,44 @@ from .rubric import (  # noqa: E402  # after GradeBand, which rubric.py imports 
     load_rubric,
     loads_rubric,
 )
+
+# The engine and the figures read the compliance view and the records: loaded when first
+# used, so that importing the scoring types (what plugins do) stays light.
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "TIE_BREAK",
+            "Assessment",
+            "AssessmentError",
+            "ItemScore",
+            "VetoHit",
+            "YearAssessment",
+            "assess",
+            "explain",
+        ],
+        "engine",
+    ),
+    **dict.fromkeys(
+        [
+            "FIGURES",
+            "MEMBER_FIGURES",
+            "IncidentFact",
+            "Measured",
+            "UnitFacts",
+            "YearFacts",
+            "unit_facts",
+            "year_facts",
+        ],
+        "facts",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
