@@ -197,7 +197,8 @@ def dualduty_grade_bands(context: ScoringContext) -> Sequence[GradeBand] | None:
     The first non-``None`` result wins (``firstresult``).
 
     :param context: the assessment the bands are for.
-    :returns: the bands, highest first, or ``None`` to keep the defaults.
+    :returns: the bands, highest first, or ``None`` to keep the rubric's. They must
+        include the award's minimum grade (the engine refuses them otherwise).
 
     .. versionadded:: 0.1
     """

@@ -65,7 +65,8 @@ class ScoringContext:
     """What a scoring rule may look at. Fields may be added; rules should not construct it.
 
     :param org: the organisation assessed.
-    :param unit: the id of the unit (section) assessed.
+    :param unit: the id of the unit (section) assessed; for a leading-group member
+        assessed on their packages, the id of their post.
     :param year: the year assessed.
     :param store: the store holding the year's records (a :class:`~dualduty.storage.Store`).
     """
