@@ -249,7 +249,11 @@ def to_data(org: Organisation, fmt: Format = "json") -> dict[str, Any]:
 
 def dumps(org: Organisation, fmt: Format = "toml") -> str:
     """The text of a district file holding *org*."""
-    data = to_data(org, fmt)
+    return data_text(to_data(org, fmt), fmt)
+
+
+def data_text(data: dict[str, Any], fmt: Format) -> str:
+    """File data (dicts, lists, scalars) as the text of a TOML, JSON or YAML file."""
     if fmt == "toml":
         return tomli_w.dumps(data)
     if fmt == "json":

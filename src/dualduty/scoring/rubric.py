@@ -1676,22 +1676,9 @@ def rubric_to_data(rubric: Rubric, fmt: _Format = "json") -> dict[str, Any]:
 
 def dumps_rubric(rubric: Rubric, fmt: _Format = "toml") -> str:
     """The text of a rubric file holding *rubric* (copy the default, edit, load)."""
-    data = rubric_to_data(rubric, fmt)
-    if fmt == "toml":
-        import tomli_w
+    from dualduty.io.files import data_text
 
-        return tomli_w.dumps(data)
-    if fmt == "json":
-        import json
-
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    from dualduty.errors import DualdutyError
-
-    try:
-        import yaml
-    except ImportError:
-        raise DualdutyError("writing YAML needs PyYAML: pip install 'dualduty[yaml]'") from None
-    return str(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return data_text(rubric_to_data(rubric, fmt), fmt)
 
 
 def dump_rubric(rubric: Rubric, path: str | os.PathLike[str], fmt: _Format | None = None) -> None:
