@@ -46,7 +46,6 @@ import contextlib
 import datetime as dt
 import heapq
 import itertools
-import math
 import random
 import shutil
 import sqlite3
@@ -61,7 +60,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orgs import make_organisation
-from timing import median_seconds
+from timing import median_seconds, sig, verdict
 
 from dualduty.calendars import calendar_for
 from dualduty.graph import OrgGraph
@@ -390,21 +389,13 @@ class Year:
 
 def organisation(schools: int) -> tuple[Organisation, Schedule]:
     """The seeded bureau of *schools* schools, with as many visits an inspector a day as its
-    packages need, and its schedule for :data:`YEAR` (not timed)."""
-    import attrs
+    packages need (``bench_schedule.with_capacity``), and its schedule for :data:`YEAR`
+    (not timed)."""
+    from bench_schedule import with_capacity
 
     org = make_organisation(schools, 0)
     cal = calendar_for(org, [YEAR])
-    rules = org.rules
-    per_quarter = rules.inspections_per_school_per_quarter
-    load: dict[str, float] = {}
-    for package in org.packages:
-        doers = package.staff or (package.holder,)
-        for post in doers:
-            load[post] = load.get(post, 0.0) + per_quarter * len(package.schools) / len(doers)
-    need = math.ceil(1.25 * max(load.values(), default=0.0) / 55)
-    if need > rules.visits_per_inspector_per_day:
-        org = attrs.evolve(org, rules=attrs.evolve(rules, visits_per_inspector_per_day=need))
+    org = with_capacity(org, cal)
     return org, plan_schedule(org, cal, YEAR)
 
 
@@ -481,21 +472,6 @@ def summary(view: Compliance) -> dict[str, int]:
 
 
 # -- printing ---------------------------------------------------------------------------------
-
-
-def sig(x: float) -> str:
-    """*x* to 3 significant digits, without an exponent (12,300; 45.6; 0.0123)."""
-    if x == 0 or not math.isfinite(x):
-        return str(x)
-    digits = 3 - 1 - math.floor(math.log10(abs(x)))
-    value = round(x, digits)
-    if digits <= 0:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}f}"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
 
 
 def print_table(table: list[tuple[str, ...]]) -> None:

@@ -32,7 +32,6 @@ import argparse
 import contextlib
 import datetime as dt
 import hashlib
-import math
 import random
 import shutil
 import sqlite3
@@ -48,7 +47,7 @@ import pendulum
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orgs import make_organisation
-from timing import median_seconds
+from timing import median_seconds, sig, verdict
 
 from dualduty.records import Note, Record
 from dualduty.storage import Store, open_store
@@ -393,21 +392,6 @@ def verifying(folder: Path, n: int) -> tuple[float, float]:
 
 
 # -- printing --------------------------------------------------------------------------------
-
-
-def sig(x: float) -> str:
-    """*x* to 3 significant digits, without an exponent (12,300; 45.6; 0.0123)."""
-    if x == 0 or not math.isfinite(x):
-        return str(x)
-    digits = 3 - 1 - math.floor(math.log10(abs(x)))
-    value = round(x, digits)
-    if digits <= 0:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}f}"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "Schedule",
     "Violation",
     "Visit",
+    "quarter_of",
 ]
 
 
@@ -37,6 +38,17 @@ def _ids(value: Iterable[str]) -> tuple[str, ...]:
 def _quarter(_inst: object, _a: attrs.Attribute[int], value: int) -> None:
     if not 1 <= value <= 4:
         raise ValueError(f"quarter must be 1 to 4, got {value}")
+
+
+def quarter_of(day: dt.date) -> int:
+    """The quarter (1-4) of a day.
+
+    >>> import datetime as dt
+    >>> from dualduty.model.schedule import quarter_of
+    >>> quarter_of(dt.date(2026, 9, 30)), quarter_of(dt.date(2026, 10, 1))
+    (3, 4)
+    """
+    return (day.month - 1) // 3 + 1
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ from dualduty.model import (
     Violation,
     Visit,
 )
+from dualduty.model.schedule import quarter_of
 
 from ._schedule_facts import OrgFacts, QuarterDays, term_only
 
@@ -35,10 +36,6 @@ _VISIT = "三.2"
 #: Deadline kinds that are a section's quarter report.
 _REPORTS = frozenset({DeadlineKind.QUARTER_REPORT})
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _quarter_of(day: dt.date) -> int:
-    return (day.month - 1) // 3 + 1
 
 
 class _Days:
@@ -128,7 +125,7 @@ class _Checker:
         self.out.append(Violation(kind, subject, clause, message))
 
     def in_scope(self, day: dt.date) -> bool:
-        return day.year == self.year and _quarter_of(day) in self.qds
+        return day.year == self.year and quarter_of(day) in self.qds
 
     def unique(self, item_id: str, clause: str) -> None:
         if item_id in self.seen:
@@ -175,7 +172,7 @@ class _Checker:
                     f"{v.id} on {v.date.isoformat()} is outside {scope}",
                 )
                 continue
-            q = _quarter_of(v.date)
+            q = quarter_of(v.date)
             day = v.date.toordinal()
             if v.quarter != q:
                 add(
@@ -214,7 +211,7 @@ class _Checker:
                     last is not None
                     and last.holder == v.holder
                     and last.school == v.school
-                    and _quarter_of(last.date) == q
+                    and quarter_of(last.date) == q
                 ):
                     apart = day - last.date.toordinal()
                     if apart < gap:
@@ -321,7 +318,7 @@ class _Checker:
                     f"{m.id} on {m.date.isoformat()} is outside {scope}",
                 )
                 continue
-            q = _quarter_of(m.date)
+            q = quarter_of(m.date)
             if m.quarter is not None and m.quarter != q:
                 add(
                     "wrong_quarter",
@@ -382,7 +379,7 @@ class _Checker:
             unique(d.id, _VISIT)
             if d.unit not in facts.units:
                 add("unknown_unit", d.id, _VISIT, f"deadline {d.id}: {d.unit} is not a unit here")
-            q = d.quarter if d.quarter is not None else _quarter_of(d.due)
+            q = d.quarter if d.quarter is not None else quarter_of(d.due)
             # a deadline counts for its quarter; due after it, it is late (below), not lost
             early = d.due < qds[q].start if q in qds else False
             if q not in qds or early or (d.due.year != schedule.year and d.quarter is None):

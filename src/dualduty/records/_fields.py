@@ -52,8 +52,3 @@ def date_only(_inst: object, a: attrs.Attribute[Any], value: object) -> None:
     """A date, not a date and time."""
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise ValueError(f"{a.name}: expected a date, got {value!r}")
-
-
-def quarter_of(day: dt.date) -> int:
-    """The quarter (1-4) of a day."""
-    return (day.month - 1) // 3 + 1

@@ -57,7 +57,7 @@ import orjson
 from dualduty.calendars import quarter_bounds
 from dualduty.errors import DualdutyError
 from dualduty.model.enums import SECTION_KINDS, UnitKind
-from dualduty.model.schedule import DeadlineKind, MeetingKind
+from dualduty.model.schedule import DeadlineKind, MeetingKind, quarter_of
 
 from .hazards import (
     HAZARD_KINDS,
@@ -178,17 +178,6 @@ def _ts(at: dt.datetime) -> int:
 
 
 # -- periods ------------------------------------------------------------------------------
-
-
-def quarter_of(day: dt.date) -> int:
-    """The quarter (1-4) of a day.
-
-    >>> import datetime as dt
-    >>> from dualduty.records.compliance import quarter_of
-    >>> quarter_of(dt.date(2026, 9, 30)), quarter_of(dt.date(2026, 10, 1))
-    (3, 4)
-    """
-    return (day.month - 1) // 3 + 1
 
 
 # -- rows ---------------------------------------------------------------------------------

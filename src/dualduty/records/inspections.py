@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._fields import quarter_of
+from dualduty.model.schedule import quarter_of
+
 from .base import Entry, Record, school, unit
 from .hazards import HazardRules, Hazards, Severity
 from .kinds import Finding, InspectionRecorded

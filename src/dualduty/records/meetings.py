@@ -23,9 +23,9 @@ import attrs
 
 from dualduty.model._checks import check_date, check_id, check_ids, check_text
 from dualduty.model.enums import Role, UnitKind
-from dualduty.model.schedule import MeetingKind
+from dualduty.model.schedule import MeetingKind, quarter_of
 
-from ._fields import quarter_of, strings
+from ._fields import strings
 from .base import Record, person, record_kind
 from .base import unit as unit_subject
 from .kinds import MeetingHeld

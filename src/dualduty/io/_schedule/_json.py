@@ -11,7 +11,7 @@ from typing import Any
 from dualduty.errors import Problem
 from dualduty.io._converters import problems_from
 from dualduty.io._text import read_utf8
-from dualduty.model.schedule import Deadline, Meeting, Schedule, Violation, Visit
+from dualduty.model.schedule import Deadline, Meeting, Schedule, Violation, Visit, quarter_of
 
 from ._common import InvalidScheduleFile, infer_year, write_file
 from ._convert import converter
@@ -30,10 +30,6 @@ _LISTS: dict[str, type] = {
     "violations": Violation,
 }
 _KEYS = ("year", "quarter", *_LISTS)
-
-
-def _quarter_of(day: dt.date) -> int:
-    return (day.month - 1) // 3 + 1
 
 
 def schedule_to_json(
@@ -109,7 +105,7 @@ def _visit_quarter(item: Any) -> Any:
         day = dt.date.fromisoformat(item["date"])
     except ValueError:
         return item  # the converter reports the date
-    return {**item, "quarter": _quarter_of(day)}
+    return {**item, "quarter": quarter_of(day)}
 
 
 def _int_or_none(data: Mapping[str, Any], key: str, problems: list[Problem]) -> int | None:
