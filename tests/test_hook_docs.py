@@ -32,7 +32,7 @@ HOOKS = sorted(
 # which a plugin author needs as much as the ones named in the signatures.
 CONTRACT_TYPES = {"Writer", "Row", "MessageRow", "Query", "HolidayYear", "Term", "DeliveryResult"}
 # Names in signatures that are not dualduty's: builtins and collections.abc.
-FOREIGN = {"None", "type", "Callable", "Sequence"}
+FOREIGN = {"None", "int", "type", "Callable", "Sequence"}
 
 
 class _Text:

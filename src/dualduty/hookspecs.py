@@ -24,7 +24,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
-    from .notify import Channel
+    from .model import Organisation
+    from .notify import Channel, ChannelType
     from .planning import PackageSolver
     from .records.base import Entry
     from .scoring import (
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         ScoringRule,
         Veto,
     )
+    from .scoring.rubric import Rubric
     from .storage.base import StoreBackend
 
 __all__ = [
@@ -45,10 +47,12 @@ __all__ = [
     "dualduty_open_store",
     "dualduty_record_appended",
     "dualduty_register_calendars",
+    "dualduty_register_channel_types",
     "dualduty_register_channels",
     "dualduty_register_package_solvers",
     "dualduty_register_record_kinds",
     "dualduty_register_scoring_rules",
+    "dualduty_rubric",
     "hookspec",
 ]
 
@@ -154,7 +158,43 @@ def dualduty_register_channels(register: Callable[[Channel], None]) -> None:
     """
 
 
+@hookspec
+def dualduty_register_channel_types(register: Callable[[ChannelType], None]) -> None:
+    """Register channel types: factories of channels from the settings of a district file.
+
+    Call ``register(channel_type)`` for each :class:`dualduty.notify.ChannelType` you
+    provide. A district file's ``[notify.channels.<name>]`` table with ``type = "<type>"``
+    is made into a channel by the type of that name. Every implementation is called (not
+    ``firstresult``); a type registered later under the same name replaces the earlier
+    one, and the built-in plugin registers last-called (``trylast``), so a plugin's type
+    replaces a built-in one of the same name.
+
+    :param register: call it with each channel type.
+
+    .. versionadded:: 0.1
+    """
+
+
 # -- scoring ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def dualduty_rubric(org: Organisation, year: int) -> Rubric | None:
+    """The rubric to assess *org*'s *year* by, or ``None`` to leave it to the next plugin.
+
+    Asked when no rubric is given (no ``--rubric`` on ``dualduty assess``, no ``rubric=``
+    to :func:`dualduty.scoring.assess`), so that installing a district's plugin alone
+    changes its weights. The first non-``None`` result wins (``firstresult``); with none,
+    the plan's default rubric (:func:`dualduty.scoring.default_rubric`) is used. Derive
+    yours from it with :func:`attrs.evolve` or load it from a file shipped with the plugin
+    (:func:`dualduty.scoring.load_rubric`).
+
+    :param org: the organisation assessed.
+    :param year: the year assessed.
+    :returns: a :class:`dualduty.scoring.Rubric`, or ``None``.
+
+    .. versionadded:: 0.1
+    """
 
 
 @hookspec

@@ -30,10 +30,12 @@ from .errors import DualdutyError
 
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
-    from .notify import Channel
+    from .model import Organisation
+    from .notify import Channel, ChannelType
     from .planning import PackageSolver
     from .records.base import Entry
     from .scoring import GradeBand, ScoreItem, ScoringContext, ScoringRule, Veto
+    from .scoring.rubric import Rubric
     from .storage.base import StoreBackend
 
 __all__ = [
@@ -187,6 +189,18 @@ class Hooks:
         self._hook.dualduty_register_channels(register=found.append)
         # pluggy calls the most recently registered plugins first: reverse so they win
         return {c.name: c for c in reversed(found)}
+
+    def channel_types(self) -> dict[str, ChannelType]:
+        """Channel types by name (later registrations replace earlier ones)."""
+        found: list[ChannelType] = []
+        self._hook.dualduty_register_channel_types(register=found.append)
+        # pluggy calls the most recently registered plugins first: reverse so they win
+        return {t.name: t for t in reversed(found)}
+
+    def rubric(self, org: Organisation, year: int) -> Rubric | None:
+        """The rubric of the first plugin that gives one for *org*'s *year*."""
+        found: Rubric | None = self._hook.dualduty_rubric(org=org, year=year)
+        return found
 
     def scoring_rules(self) -> list[ScoringRule]:
         """Scoring rules from every plugin."""

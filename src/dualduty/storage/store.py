@@ -36,6 +36,8 @@ class OutboxMessage:
     :param text: the plain-text body.
     :param markdown: an optional Markdown body for channels that render it.
     :param urgent: deliver before anything else (a major hazard: 立即上报).
+    :param key: the idempotency key (event, rule, recipient, channel, period): the outbox
+        holds one message per key, so the same notification is never queued twice.
     """
 
     channel: str = attrs.field(validator=check_text)
@@ -44,6 +46,7 @@ class OutboxMessage:
     text: str
     markdown: str | None = None
     urgent: bool = False
+    key: str | None = None
 
 
 @attrs.frozen
