@@ -65,6 +65,7 @@ from timing import median_seconds, sig, verdict
 from dualduty.calendars import calendar_for
 from dualduty.graph import OrgGraph
 from dualduty.model import MeetingKind, Organisation, Schedule, Visit
+from dualduty.model.enums import SECTION_KINDS
 from dualduty.planning import plan_schedule
 from dualduty.records import Hazards, Inspections, Meetings, Recorder, Reports, Severity
 from dualduty.records.compliance import Compliance, compliance
@@ -194,6 +195,7 @@ class Year:
                 continue  # not held
             when = self.at(meeting.date, 15, rng.randrange(60))
             self.push(when, self.meeting(meetings, meeting.id, meeting.kind, meeting.unit, when))
+        self.plan_duties(meetings)
         for deadline in self.schedule.deadlines:
             r = rng.random()
             if r < 0.04:
@@ -202,7 +204,65 @@ class Year:
             when = self.at(deadline.due + dt.timedelta(days=shift), 16, rng.randrange(60))
             self.push(when, self.report(reports, deadline.unit, deadline.quarter or 1, when))
 
+    def plan_duties(self, meetings: Meetings) -> None:
+        """The year's pledges (95% signed in January or February), each section's annual
+        targets (90% with school safety, set in January) and one safety training per
+        section in spring (90% held; each person takes part with a chance of 90%)."""
+        rng = self.rng
+        leader = self.graph.leader()
+        assert leader is not None
+        for post in meetings.unsigned(YEAR):
+            if rng.random() < 0.95 and post.id != leader.id and post.holder is not None:
+                day = dt.date(YEAR, 1 + rng.randrange(2), 1 + rng.randrange(28))
+                when = self.at(day, 10, rng.randrange(60))
+                self.push(when, self.pledge(meetings, post.id, leader.id, post.holder, when))
+        for unit in self.org.units:
+            if unit.kind not in SECTION_KINDS:
+                continue
+            people = sorted({p.holder for p in unit.posts if p.holder is not None})
+            if not people:
+                continue
+            if rng.random() < 0.9:
+                when = self.at(dt.date(YEAR, 1, 10 + rng.randrange(20)), 11, rng.randrange(60))
+                self.push(when, self.targets(meetings, unit.id, people[0], when))
+            if rng.random() < 0.9:
+                day = dt.date(YEAR, 3 + rng.randrange(3), 1 + rng.randrange(28))
+                came = [p for p in people if rng.random() < 0.9] or people[:1]
+                when = self.at(day, 14, rng.randrange(60))
+                self.push(when, self.training(meetings, unit.id, people[0], came, when))
+
     # the commands ----------------------------------------------------------------------------
+
+    def pledge(
+        self, meetings: Meetings, post: str, counterpart: str, holder: str, when: dt.datetime
+    ) -> Callable[[], None]:
+        def run() -> None:
+            meetings.sign(YEAR, post, counterpart, actor=holder, date=when.date(), at=when)
+            self.commands += 1
+
+        return run
+
+    def targets(
+        self, meetings: Meetings, unit: str, actor: str, when: dt.datetime
+    ) -> Callable[[], None]:
+        def run() -> None:
+            safety = ["分包学校安全稳定工作与业务工作同部署、同检查、同考核、同奖惩"]
+            meetings.set_targets(unit, YEAR, actor=actor, safety=safety, date=when.date(), at=when)
+            self.commands += 1
+
+        return run
+
+    def training(
+        self, meetings: Meetings, unit: str, actor: str, people: list[str], when: dt.datetime
+    ) -> Callable[[], None]:
+        def run() -> None:
+            meetings.train(
+                unit, when.date(), "学习校园安全法规", actor=actor, hours=2, trainees=people,
+                at=when,
+            )  # fmt: skip
+            self.commands += 1
+
+        return run
 
     def inspection(
         self,

@@ -48,7 +48,7 @@ import dualduty
 from dualduty.calendars import calendar_for
 from dualduty.model import Schedule
 from dualduty.planning import plan_schedule
-from dualduty.records import Note, Record, Recorder
+from dualduty.records import Recorder
 from dualduty.storage.store import Store
 
 ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -243,13 +243,10 @@ def _moral_education(r: Recorder) -> None:
         MORAL, dt.date(2026, 4, 2), "安全法规学习", actor=MORAL_HEAD, hours=2,
         trainees=[MORAL_HEAD, MORAL_STAFF], at=at(2026, 4, 2),
     )  # fmt: skip
-    note = Note(
-        "2026年度科室工作目标：分包学校安全稳定工作与业务工作同部署、同检查、同考核、同奖惩",
-        topic="annual_targets",
-    )
-    r.store.append(
-        Record.of(note, actor=MORAL_HEAD, at=at(2026, 2, 20), subjects=[f"unit:{MORAL}"])
-    )
+    r.meetings.set_targets(
+        MORAL, 2026, actor=MORAL_HEAD, at=at(2026, 2, 20),
+        safety=["分包学校安全稳定工作与业务工作同部署、同检查、同考核、同奖惩"],
+    )  # fmt: skip
 
 
 #: The general office's figures for 2026 as of :data:`NOW`, counted by hand above.

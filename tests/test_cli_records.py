@@ -324,3 +324,55 @@ def test_assess_ranks_the_sections_and_explains_one(
     assert "items[0].max_points" in err
     assert "categories: required field missing" in err
     assert "Traceback" not in err
+
+
+def test_assess_publishes_and_shows_what_a_late_record_changed(
+    capsys: pytest.CaptureFixture[str], env: list[str], tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    record(capsys, env, "hazard", "s0002", "楼梯扶手松动", "--actor", "p011",
+           "--at", "2026-03-02T09:00:00+08:00")  # fmt: skip
+    now = ["--now", "2027-01-10T00:00:00+08:00"]
+    args = ["assess", *env[:4], "--year", "2026", *now]
+    assert main([*args, "--publish"]) == 2
+    assert "--publish needs --actor" in capsys.readouterr().err
+    size = count(env)
+    assert main([*args, "--publish", "--actor", "p011"]) == 2  # section staff may not
+    assert "PermissionDenied" not in capsys.readouterr().err
+    assert count(env) == size
+    xlsx = tmp_path / "考核.xlsx"
+    assert main([*args, "--publish", "--actor", "p007", "--xlsx", str(xlsx)]) == 0
+    out = capsys.readouterr().out
+    assert "published as record #" in out
+    book = load_workbook(xlsx, read_only=True)
+    assert book.sheetnames[:3] == ["排名", "明细", "否决"]
+    rows = list(book["排名"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("名次", "单位编号", "单位", "总分", "等次")
+    assert [r[0] for r in rows[1:]] == list(range(1, len(rows)))
+    # The general office's 2026 targets, set in February, entered only now: filed late.
+    status, _, _ = record(
+        capsys, env, "targets", "general-office", "--year", "2026", "--actor", "p010",
+        "--safety", "分包学校安全稳定工作与业务同部署、同检查、同考核、同奖惩",
+        "--date", "2026-02-20", "--at", "2026-02-20T09:00:00+08:00",
+    )  # fmt: skip
+    assert status == 0
+    assert main([*args, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    changes = report["changes"]
+    (unit,) = changes["units"]
+    (item,) = unit["items"]
+    assert (unit["unit"], item["rule"], item["causes"]) == (
+        "general-office",
+        "annual_targets",
+        ["late_record"],
+    )
+    assert item["after"] - item["before"] == 3  # 3 − 3 × 1 = 0 → 3
+    assert changes["late"] == item["late"] and len(item["late"]) == 1
+    assert main([*args, "--publish", "--actor", "p007"]) == 0
+    out = capsys.readouterr().out
+    assert "annual_targets: 0 → 3 (late record; filed late: #" in out
+    assert "published as record #" in out
+    assert main([*args, "--publish", "--actor", "p007"]) == 0
+    assert "unchanged since publication #" in capsys.readouterr().out
+    assert main(["verify", "--db", env[1]]) == 0

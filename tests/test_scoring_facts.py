@@ -84,33 +84,38 @@ def test_a_coordination_meeting_missed_is_the_one_nobody_of_the_section_attended
     assert facts[MORAL]["coordination_absent"].ids == ()
 
 
-def test_the_annual_targets_note_is_cited(store: Store) -> None:
+def test_the_annual_targets_record_is_cited(store: Store) -> None:
     build(store)
     facts = facts_of(store)
-    (note,) = facts[MORAL]["annual_targets_missing"].seqs
-    entry = next(store.read(after=note - 1, limit=1))
-    assert entry.record.data.topic == "annual_targets"
+    (seq,) = facts[MORAL]["annual_targets_missing"].seqs
+    assert store.get(seq).record.kind == "targets-set"
+    assert facts[MORAL]["annual_targets_missing"].value == 0
     assert facts[UNIT]["annual_targets_missing"].seqs == ()
 
 
-def test_a_note_after_the_year_or_about_another_unit_does_not_count(store: Store) -> None:
-    from dualduty.records import Note, Record
+def _targets(store: Store, unit: str, year: int, at: dt.datetime, *safety: str) -> int:
+    from dualduty.records import Record, TargetsSet
 
+    data = TargetsSet(unit, year, at.date(), safety)
+    (entry,) = store.append(Record.of(data, actor="p010", at=at, subjects=[f"unit:{unit}"]))
+    return entry.seq
+
+
+def test_targets_of_another_year_or_unit_or_after_now_do_not_count(store: Store) -> None:
     build(store)
-    note = Note("安全纳入年度目标", topic="annual_targets")
-    store.append(
-        Record.of(
-            note, actor="p010", at=dt.datetime(2027, 1, 2, tzinfo=ZONE), subjects=[f"unit:{UNIT}"]
-        )
-    )
-    store.append(
-        Record.of(
-            Note("安全纳入年度目标", topic="other"),
-            actor="p010",
-            at=dt.datetime(2026, 2, 2, tzinfo=ZONE),
-            subjects=[f"unit:{UNIT}"],
-        )
-    )
+    _targets(store, UNIT, 2027, dt.datetime(2026, 12, 1, tzinfo=ZONE), "安全纳入年度目标")
+    _targets(store, MORAL, 2026, dt.datetime(2026, 3, 1, tzinfo=ZONE), "安全纳入年度目标")
+    assert facts_of(store)[UNIT]["annual_targets_missing"].value == 1
+    # recorded after the assessment's now (NOW is in January 2027)
+    _targets(store, UNIT, 2026, dt.datetime(2027, 6, 1, tzinfo=ZONE), "安全纳入年度目标")
+    assert facts_of(store)[UNIT]["annual_targets_missing"].value == 1
+
+
+def test_the_latest_targets_count_and_safety_must_be_among_them(store: Store) -> None:
+    build(store)
+    seq = _targets(store, UNIT, 2026, dt.datetime(2026, 3, 1, tzinfo=ZONE), "校舍安全")
+    assert facts_of(store)[UNIT]["annual_targets_missing"].seqs == (seq,)
+    _targets(store, UNIT, 2026, dt.datetime(2026, 4, 1, tzinfo=ZONE))  # replaced: no safety
     assert facts_of(store)[UNIT]["annual_targets_missing"].value == 1
 
 

@@ -17,6 +17,7 @@ from .records.incidents import KINDS as INCIDENT_KINDS
 from .records.kinds import KINDS
 from .records.ledger import LEDGER_KINDS
 from .records.meetings import KINDS as MEETING_KINDS
+from .scoring.publish import KINDS as ASSESSMENT_KINDS
 from .storage.base import StoreBackend
 from .storage.store import OutboxMessage
 
@@ -36,6 +37,7 @@ RECORD_KINDS: tuple[type, ...] = (
     *MEETING_KINDS,
     *CASE_KINDS,
     *LEDGER_KINDS,
+    *ASSESSMENT_KINDS,
 )
 
 

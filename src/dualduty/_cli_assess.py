@@ -1,9 +1,12 @@
 """``dualduty assess``: the year-end assessment of every section (年终考核, clause 三.4).
 
 ``dualduty assess --db URL --org FILE --year Y [--rubric FILE] [--schedule FILE]
-[--holidays FILE]… [--now TIME] [--members] [--explain UNIT] [--format text|json]``
-prints the ranking, the grades, the vetoes and the excellent-section award; with
-``--explain UNIT`` every item of that unit with its evidence.
+[--holidays FILE]… [--now TIME] [--members] [--explain UNIT] [--format text|json]
+[--xlsx FILE] [--publish --actor PERSON]`` prints the ranking, the grades, the vetoes
+and the excellent-section award; with ``--explain UNIT`` every item of that unit with
+its evidence. When the year was published before, it also shows what changed since the
+latest publication and why; ``--publish`` appends the assessment to the store as a
+record (nothing when it is unchanged).
 """
 
 from __future__ import annotations
@@ -51,6 +54,18 @@ def add_assess_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
+    parser.add_argument(
+        "--xlsx", metavar="FILE", help="also write the ranking, items and vetoes as Excel"
+    )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="publish the assessment as a record (needs --actor); a re-assessment names "
+        "the publication it supersedes and what changed",
+    )
+    parser.add_argument(
+        "--actor", metavar="PERSON", help="who publishes (of the leading group or its office)"
+    )
     return parser
 
 
@@ -59,14 +74,18 @@ def run_assess(ns: argparse.Namespace) -> int:
     from ._cli_reports import _schedule
     from .errors import DualdutyError
     from .io import load
-    from .scoring import default_rubric, load_rubric
+    from .scoring import load_rubric
     from .scoring.engine import assess
+    from .scoring.export import write_assessment_xlsx
+    from .scoring.publish import compare, publications, publish
     from .storage import open_store
 
-    rubric = load_rubric(ns.rubric) if ns.rubric else default_rubric()
+    if ns.publish and not ns.actor:
+        raise DualdutyError("--publish needs --actor PERSON: who publishes the assessment")
+    rubric = load_rubric(ns.rubric) if ns.rubric else None
     org = load(ns.org)
     schedule = _schedule(ns, org, ns.year)
-    with open_store(ns.db, readonly=True) as store:
+    with open_store(ns.db, readonly=not ns.publish) as store:
         result = assess(
             store,
             org,
@@ -76,6 +95,11 @@ def run_assess(ns: argparse.Namespace) -> int:
             now=ns.now,
             members=ns.members,
         )
+        earlier = publications(store, ns.year)
+        changes = compare(earlier[-1], result, store) if earlier else None
+        published = publish(store, result, actor=ns.actor) if ns.publish else None
+    if ns.xlsx:
+        write_assessment_xlsx(result, ns.xlsx)
     explained = None
     if ns.explain:
         try:
@@ -88,18 +112,32 @@ def run_assess(ns: argparse.Namespace) -> int:
             report["ranking"] = [r for r in report["ranking"] if r["unit"] == ns.explain] or [
                 r for r in report.get("members", []) if r["unit"] == ns.explain
             ]
+        if earlier:
+            report["published"] = earlier[-1].seq
+            report["changes"] = None if changes is None else changes.to_json()
+        if published is not None:
+            report["publication"] = published.seq
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return EXIT_OK
     out = sys.stdout
     if explained is not None:
         _explain(explained, out)
-        return EXIT_OK
-    print(f"assessment {result.year} ({result.rubric}) as of {result.now:%Y-%m-%d %H:%M}", file=out)
-    _table(result.ranking, out)
-    if result.members:
-        print("leading-group members:", file=out)
-        _table(result.members, out)
-    print(f"excellent: {', '.join(result.excellent) or '-'}", file=out)
+    else:
+        when = f"{result.now:%Y-%m-%d %H:%M}"
+        print(f"assessment {result.year} ({result.rubric}) as of {when}", file=out)
+        _table(result.ranking, out)
+        if result.members:
+            print("leading-group members:", file=out)
+            _table(result.members, out)
+        print(f"excellent: {', '.join(result.excellent) or '-'}", file=out)
+    if changes is not None:
+        for line in changes.lines(english=True):
+            print(line, file=out)
+    if published is not None:
+        if earlier and published.seq == earlier[-1].seq:
+            print(f"unchanged since publication #{published.seq}: not published again", file=out)
+        else:
+            print(f"published as record #{published.seq}", file=out)
     return EXIT_OK
 
 

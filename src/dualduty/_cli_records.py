@@ -212,6 +212,42 @@ def add_record_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--scheduled", metavar="ID", help="the scheduled meeting it carries out")
     p.add_argument("--minutes", default="", help="the minutes (纪要)")
     p.add_argument("--id", dest="meeting_id", metavar="ID", help="its id (default: new)")
+
+    p = add("pledge", "sign the year's responsibility pledge (责任状) of the actor's post")
+    p.add_argument("post", help="the post it is signed for (the actor holds it)")
+    p.add_argument("--year", type=int, required=True, help="the year it covers")
+    p.add_argument(
+        "--with",
+        dest="counterpart",
+        required=True,
+        metavar="POST",
+        help="the post it is signed with (the leader, the deputy in charge)",
+    )
+    p.add_argument("--date", type=iso_date, metavar="DATE", help="the day signed (default: today)")
+    p.add_argument("--text", default="", help="its targets, in words")
+
+    p = add("training", "record a safety training of staff (安全教育培训) held by a unit")
+    p.add_argument("unit", help="the unit that held it")
+    p.add_argument("topic", help="what was studied")
+    p.add_argument(
+        "--date", type=iso_date, required=True, metavar="DATE", help="the day it was held"
+    )
+    p.add_argument("--hours", type=float, required=True, help="how long, in hours")
+    p.add_argument("--trainee", action="append", required=True, metavar="PERSON", help="repeatable")
+    p.add_argument("--id", dest="training_id", metavar="ID", help="its id (default: new)")
+
+    p = add("targets", "put a section's annual targets on record, school safety among them")
+    p.add_argument("unit", help="the section")
+    p.add_argument("--year", type=int, required=True, help="the year the targets are for")
+    p.add_argument(
+        "--safety",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a school-safety target (repeatable; none: safety is not among them)",
+    )
+    p.add_argument("--target", action="append", default=[], metavar="TEXT", help="another target")
+    p.add_argument("--date", type=iso_date, metavar="DATE", help="the day set (default: today)")
     return parser
 
 
@@ -583,6 +619,66 @@ def _meeting(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _pledge(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    signed = r.meetings.sign(
+        ns.year, ns.post, ns.counterpart, actor=ns.actor, date=ns.date, text=ns.text, at=ns.at
+    )
+    return {
+        "action": "pledge",
+        "summary": f"the {signed.year} pledge of {signed.post} signed by {signed.person}",
+        "year": signed.year,
+        "person": signed.person,
+        "post": signed.post,
+        "counterpart": signed.counterpart,
+        "date": signed.date.isoformat(),
+    }
+
+
+def _training(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    held = r.meetings.train(
+        ns.unit,
+        ns.date,
+        ns.topic,
+        actor=ns.actor,
+        hours=ns.hours,
+        trainees=ns.trainee,
+        training_id=ns.training_id,
+        at=ns.at,
+    )
+    return {
+        "action": "training",
+        "summary": f"training {held.training} of {held.unit} recorded",
+        "training": held.training,
+        "unit": held.unit,
+        "date": held.date.isoformat(),
+        "topic": held.topic,
+        "hours": held.hours,
+        "trainees": list(held.trainees),
+    }
+
+
+def _targets(r: Recorder, ns: argparse.Namespace) -> dict[str, Any]:
+    data = r.meetings.set_targets(
+        ns.unit,
+        ns.year,
+        actor=ns.actor,
+        safety=ns.safety,
+        targets=ns.target,
+        date=ns.date,
+        at=ns.at,
+    )
+    return {
+        "action": "targets",
+        "summary": f"the {data.year} targets of {data.unit} recorded"
+        + ("" if data.safety else " (school safety not among them)"),
+        "unit": data.unit,
+        "year": data.year,
+        "date": data.date.isoformat(),
+        "safety": list(data.safety),
+        "targets": list(data.targets),
+    }
+
+
 _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = {
     "inspection": _inspection,
     "hazard": _hazard,
@@ -600,6 +696,9 @@ _ACTIONS: dict[str, Callable[[Recorder, argparse.Namespace], dict[str, Any]]] = 
     "activity-approve": _activity_approve,
     "activity-supervise": _activity_supervise,
     "meeting": _meeting,
+    "pledge": _pledge,
+    "training": _training,
+    "targets": _targets,
 }
 
 

@@ -112,8 +112,9 @@ def test_the_extra_veto(store: Store) -> None:
     (seq,) = veto.seqs
     assert store.get(seq).record.data.school == "s0003"
     assert "教学楼外墙开裂" in veto.reason
+    # the total stands (the district's weights: 95), the grade drops to the lowest band
     assert (moral.total, moral.grade, moral.vetoed, moral.eligible) == (
-        96.25,
+        95.0,
         "不合格",
         True,
         False,
@@ -158,9 +159,20 @@ def test_the_weights(store: Store) -> None:
     ]
 
 
+def test_the_plugin_alone_gives_its_weights_and_a_named_rubric_still_wins(store: Store) -> None:
+    from dualduty.scoring import rubric_for
+
+    assert rubric_for(ORG, 2026, hooks=hooks(plugin)) == district_rubric()
+    assert rubric_for(ORG, 2026, hooks=hooks()) == default_rubric()
+    named = run(store, rules=True, rubric=default_rubric())
+    assert named.rubric == default_rubric().id
+    assert named.assessment(MORAL).item("visits").points == 11.25
+
+
 def test_default_against_the_plugin_on_the_same_records(store: Store) -> None:
     default = run(store, rules=False)
-    district = run(store, rules=True, rubric=district_rubric())
+    district = run(store, rules=True)  # the plugin's rubric: none is named
+    assert district.rubric == "district_example"
     assert summary(district) == [
         (UNIT, 102.0, "优秀", False, True),
         (MORAL, 95.0, "不合格", True, False),

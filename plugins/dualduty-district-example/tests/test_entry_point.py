@@ -33,8 +33,8 @@ def test_the_distribution_declares_the_entry_point() -> None:
     assert dist.version == plugin.__version__
 
 
-# The default hooks (dualduty.plugins.hooks) assess the demo year: the plugin's rules
-# take part only when it is loaded.
+# The default hooks (dualduty.plugins.hooks) assess the demo year: the plugin's weights
+# and rules take part only when it is loaded.
 ASSESS = """
 import json
 from dualduty.scoring import assess
@@ -53,7 +53,7 @@ def test_loaded_by_name_its_rules_take_part() -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [
         ["general-office", 102.0, "优秀", []],
-        ["moral-education", 96.25, "不合格", ["district_example.major_hazard_open"]],
+        ["moral-education", 95.0, "不合格", ["district_example.major_hazard_open"]],
     ]
 
 
@@ -77,5 +77,5 @@ def test_listed_by_dualduty_plugins() -> None:
     assert {
         "name": NAME,
         "version": plugin.__version__,
-        "hooks": ["dualduty_register_scoring_rules"],
+        "hooks": ["dualduty_register_scoring_rules", "dualduty_rubric"],
     } in rows

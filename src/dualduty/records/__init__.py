@@ -95,7 +95,7 @@ from .ledger import (
     import_inspection_ledger,
     import_ledger,
 )
-from .meetings import Meetings, PledgeSigned, TrainingHeld, meeting
+from .meetings import Meetings, PledgeSigned, TargetsSet, TrainingHeld, meeting
 from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
 from .submissions import Reports, SubmittedReport, report
@@ -172,6 +172,7 @@ __all__ = [
     "SafetyPlanFiled",
     "Severity",
     "SubmittedReport",
+    "TargetsSet",
     "TrainingHeld",
     "Writing",
     "activity",

@@ -51,6 +51,7 @@ SUBJECT_TYPES = (
     "meeting",
     "case",
     "report",
+    "assessment",
 )
 
 

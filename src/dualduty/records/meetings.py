@@ -9,6 +9,8 @@
   one with the post above (a section head with the leader, say); the year-end assessment
   weighs whether it was kept (二(一).3: 根据…年终考核、责任状完成等情况，兑现奖惩).
 - Staff safety training (安全教育, :class:`TrainingHeld`, 二(三).4: 加强工作人员的安全教育).
+- A section's annual work targets with school safety among them (年度工作目标,
+  :class:`TargetsSet`, 二(三).2: 纳入年度工作目标).
 
 The service :class:`Meetings` checks who may record each, and appends in one transaction.
 """
@@ -42,6 +44,7 @@ __all__ = [
     "KINDS",
     "Meetings",
     "PledgeSigned",
+    "TargetsSet",
     "TrainingHeld",
     "meeting",
 ]
@@ -53,6 +56,12 @@ PLEDGE_ROLES: tuple[Role, ...] = (Role.DEPUTY, Role.MEMBER, Role.SECTION_HEAD)
 def _year(_inst: object, a: attrs.Attribute[Any], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1900 <= value <= 9999:
         raise ValueError(f"{a.name}: expected a year, got {value!r}")
+
+
+def _texts(_inst: object, a: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for n, text in enumerate(value):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{a.name}[{n}]: expected a non-empty text, got {text!r}")
 
 
 def _hours(_inst: object, a: attrs.Attribute[Any], value: float) -> None:
@@ -134,7 +143,46 @@ class TrainingHeld:
         )
 
 
-KINDS: tuple[type[Any], ...] = (PledgeSigned, TrainingHeld)
+@record_kind("targets-set")
+@attrs.frozen
+class TargetsSet:
+    """A section's annual work targets (年度工作目标) for a year, school safety among them.
+
+    Clause 二(三).2 asks each section to put school safety into its annual work targets
+    (纳入年度工作目标, 同部署、同检查、同考核、同奖惩); the year-end assessment looks for
+    this record (:attr:`~dualduty.scoring.Measure.ANNUAL_TARGETS_MISSING`). Setting the
+    targets again for the same year replaces the earlier ones (the latest record counts).
+
+    :param unit: the section.
+    :param year: the year the targets are for.
+    :param date: the day they were set.
+    :param safety: the targets about school safety, in words (none: safety is not
+        among them).
+    :param targets: the section's other targets, in words, if recorded.
+    """
+
+    unit: str = attrs.field(validator=check_id)
+    year: int = attrs.field(validator=_year)
+    date: dt.date = attrs.field(validator=check_date)
+    safety: tuple[str, ...] = attrs.field(converter=strings, validator=_texts)
+    targets: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=_texts)
+
+    @classmethod
+    def examples(cls) -> Sequence[TargetsSet]:
+        """Instances the conformance kit round-trips."""
+        return (
+            cls(
+                "planning",
+                2026,
+                dt.date(2026, 1, 20),
+                ("分包学校全年无较大以上安全责任事故", "校舍安全隐患整改率100%"),
+                ("完成学校布局规划调整",),
+            ),
+            cls("audit", 2026, dt.date(2026, 2, 3), ()),
+        )
+
+
+KINDS: tuple[type[Any], ...] = (PledgeSigned, TrainingHeld, TargetsSet)
 """The record kinds this module registers (meetings are :class:`~.kinds.MeetingHeld`)."""
 
 
@@ -421,6 +469,52 @@ class Meetings:
             n += 1
             candidate = f"{base}-{n}"
         return candidate
+
+    # -- annual targets ----------------------------------------------------------------
+
+    def set_targets(
+        self,
+        unit: str,
+        year: int,
+        *,
+        actor: str,
+        safety: Iterable[str],
+        targets: Iterable[str] = (),
+        date: dt.date | None = None,
+        at: dt.datetime | None = None,
+    ) -> TargetsSet:
+        """Put a section's annual work targets on record, with its school-safety targets
+        (纳入年度工作目标, 二(三).2); a later call for the same year replaces them.
+
+        :raises PermissionDenied: unless *actor* is of the unit or the office.
+        :raises InvalidTransition: if the unit is no section, or the targets are set on a
+            day outside *year* and the year before.
+        """
+        from dualduty.model.enums import SECTION_KINDS
+
+        unit_id = unit
+        if self.graph.unit(unit_id).kind not in SECTION_KINDS:
+            raise InvalidTransition(f"{unit_id} is no section: annual targets are a section's")
+        allowed = self.members(unit_id) | self.desk.office_members()
+        self.desk.require(actor, allowed, f"set the annual targets of {unit_id}")
+        when = self.desk.now(at)
+        day = date if date is not None else when.astimezone(self.desk.zone).date()
+        if day.year not in (year - 1, year):
+            raise InvalidTransition(f"the {year} targets of {unit_id} cannot be set on {day}")
+        data = TargetsSet(unit_id, year, day, tuple(safety), tuple(targets))
+        with self.desk.writing() as w:
+            w.append(Record.of(data, actor=actor, at=when, subjects=[unit_subject(unit_id)]))
+        return data
+
+    def targets(self, year: int, unit: str | None = None) -> dict[str, TargetsSet]:
+        """The annual targets in force for *year*, by section (the latest set of each)."""
+        subject = None if unit is None else unit_subject(unit)
+        out: dict[str, TargetsSet] = {}
+        for entry in self.store.read(kind="targets-set", subject=subject):
+            data: TargetsSet = entry.record.data
+            if data.year == year and (unit is None or data.unit == unit):
+                out[data.unit] = data
+        return out
 
     def trainings(self, year: int | None = None, unit: str | None = None) -> list[TrainingHeld]:
         """The trainings held (in *year*, by *unit*), in the order recorded."""

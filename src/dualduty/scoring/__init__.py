@@ -8,6 +8,7 @@ vetoes, the grade bands and the award — is data (:mod:`dualduty.scoring.rubric
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -55,6 +56,7 @@ __all__ = [
     "explain",
     "load_rubric",
     "loads_rubric",
+    "rubric_for",
     "unit_facts",
     "year_facts",
 ]
@@ -69,12 +71,18 @@ class ScoringContext:
         assessed on their packages, the id of their post.
     :param year: the year assessed.
     :param store: the store holding the year's records (a :class:`~dualduty.storage.Store`).
+    :param now: the time the assessment is made as of (records from then on do not
+        count); ``None`` when a rule is called outside an assessment.
+    :param assessee: ``"section"`` or ``"member"`` (a leading-group member on their
+        packages).
     """
 
     org: Organisation
     unit: str
     year: int
     store: Any = None
+    now: dt.datetime | None = None
+    assessee: str = "section"
 
 
 @attrs.frozen
@@ -176,6 +184,7 @@ _LAZY = {
             "YearAssessment",
             "assess",
             "explain",
+            "rubric_for",
         ],
         "engine",
     ),

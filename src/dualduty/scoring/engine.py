@@ -77,11 +77,13 @@ __all__ = [
     "TIE_BREAK",
     "Assessment",
     "AssessmentError",
+    "Basis",
     "ItemScore",
     "VetoHit",
     "YearAssessment",
     "assess",
     "explain",
+    "rubric_for",
 ]
 
 #: How the ranking orders sections, key by key (see the module).
@@ -186,6 +188,7 @@ class VetoHit:
             "reason_en": self.reason_en,
             "evidence": list(self.evidence),
             "seqs": list(self.seqs),
+            "demote_to": self.demote_to,
             "plugin": self.plugin,
         }
 
@@ -257,6 +260,23 @@ class Assessment:
         }
 
 
+@attrs.frozen(eq=False)
+class Basis:
+    """What an assessment was made from: kept with it so that publishing can record it.
+
+    :param rubric: the rubric.
+    :param org: the organisation.
+    :param schedule: the schedule given, or ``None`` when it was planned from the
+        organisation's rules and calendar.
+    :param plugins: the plugins that took part, as ``name`` or ``name==version``.
+    """
+
+    rubric: Rubric
+    org: Organisation
+    schedule: Schedule | None
+    plugins: tuple[str, ...]
+
+
 @attrs.frozen
 class YearAssessment:
     """The assessment of a year: every section ranked, the award, the members.
@@ -269,6 +289,11 @@ class YearAssessment:
     :param members: the leading-group members' assessments (when asked for), in the
         order of the leading group's posts.
     :param places: how many places the award had (:meth:`~dualduty.scoring.rubric.Award.places`).
+    :param head: the ``seq`` of the store's last record when it was made: records appended
+        later (a late report, say) were not seen.
+    :param basis: what it was made from (the rubric, organisation, schedule and plugins),
+        which :func:`~dualduty.scoring.publish.publish` records; ``None`` for an assessment
+        read back from JSON.
     """
 
     year: int
@@ -278,6 +303,8 @@ class YearAssessment:
     excellent: tuple[str, ...]
     members: tuple[Assessment, ...] = ()
     places: int = 0
+    head: int = 0
+    basis: Basis | None = attrs.field(default=None, eq=False, repr=False)
 
     def assessment(self, unit_id: str) -> Assessment:
         """The assessment of a section (or of a member, by post id).
@@ -290,13 +317,14 @@ class YearAssessment:
         raise KeyError(f"{unit_id!r} was not assessed for {self.year}")
 
     def to_json(self) -> dict[str, Any]:
-        """The year as JSON data: ``{"year", "now", "rubric", "places", "ranking": [...],
+        """The year as JSON data: ``{"year", "now", "rubric", "head", "places", "ranking": [...],
         "excellent": [...], "members": [...]}`` (each assessment by
         :meth:`Assessment.to_json`)."""
         return {
             "year": self.year,
             "now": self.now.isoformat(),
             "rubric": self.rubric,
+            "head": self.head,
             "places": self.places,
             "ranking": [a.to_json() for a in self.ranking],
             "excellent": list(self.excellent),
@@ -326,7 +354,8 @@ def assess(
     :param store: the record.
     :param org: the organisation.
     :param year: the year assessed.
-    :param rubric: the rubric (default: :func:`~dualduty.scoring.rubric.default_rubric`).
+    :param rubric: the rubric (default: :func:`rubric_for`: a plugin's
+        (:func:`~dualduty.hookspecs.dualduty_rubric`), else the plan's).
     :param schedule: the year's schedule (default: planned with the organisation's
         calendar, as :func:`~dualduty.records.compliance.compliance` does).
     :param now: the time the assessment is made as of, with a time zone (default: now,
@@ -344,18 +373,19 @@ def assess(
     """
     from dualduty.records.compliance import compliance
 
-    if rubric is None:
-        rubric = default_rubric()
     if hooks is None:
         from dualduty.plugins import hooks as default_hooks
 
         hooks = default_hooks()
+    if rubric is None:
+        rubric = rubric_for(org, year, hooks=hooks)
     if now is None:
         now = dt.datetime.now(zoneinfo.ZoneInfo(org.timezone))
     chosen = None if units is None else _sections(org, units)
+    head = store.head()[0]
     view = compliance(store, org, schedule, now=now, year=year, hazard_rules=hazard_rules)
     facts = year_facts(view, store, org, units=chosen, members=members, hazard_rules=hazard_rules)
-    scorer = _Scorer(rubric, hooks, org, store, year)
+    scorer = _Scorer(rubric, hooks, org, store, year, now=view.now)
     sections = sorted((scorer.assess(f) for f in facts.sections.values()), key=scorer.order)
     places = rubric.award.places(len(sections))
     excellent: list[str] = []
@@ -374,7 +404,51 @@ def assess(
         excellent=tuple(excellent),
         members=tuple(scorer.assess(f) for f in facts.members.values()),
         places=places,
+        head=head,
+        basis=Basis(rubric, org, schedule, _plugin_names(hooks)),
     )
+
+
+#: The hooks through which a plugin takes part in an assessment.
+SCORING_HOOKS = frozenset(
+    {
+        "dualduty_rubric",
+        "dualduty_register_scoring_rules",
+        "dualduty_adjust_assessment",
+        "dualduty_grade_bands",
+    }
+)
+
+
+def _plugin_names(hooks: Hooks) -> tuple[str, ...]:
+    """The plugins implementing a scoring hook, ``name==version`` where it is known."""
+    return tuple(
+        p.name if p.version is None else f"{p.name}=={p.version}"
+        for p in hooks.plugins()
+        if SCORING_HOOKS.intersection(p.hooks)
+    )
+
+
+def rubric_for(org: Organisation, year: int, *, hooks: Hooks | None = None) -> Rubric:
+    """The rubric *org*'s *year* is assessed by when none is given: the first plugin's
+    (:func:`~dualduty.hookspecs.dualduty_rubric`), else the plan's
+    (:func:`~dualduty.scoring.rubric.default_rubric`).
+
+    :raises AssessmentError: if a plugin gives something that is no rubric.
+    """
+    if hooks is None:
+        from dualduty.plugins import hooks as default_hooks
+
+        hooks = default_hooks()
+    given = hooks.rubric(org, year)
+    if given is None:
+        return default_rubric()
+    if not isinstance(given, Rubric):
+        raise AssessmentError(
+            f"a plugin's rubric (dualduty_rubric) is {type(given).__name__}; "
+            "expected dualduty.scoring.Rubric"
+        )
+    return given
 
 
 def _sections(org: Organisation, units: Iterable[str]) -> list[str]:
@@ -442,13 +516,21 @@ class _Scorer:
     """One assessment run: the rubric, the plugins and what every unit shares."""
 
     def __init__(
-        self, rubric: Rubric, hooks: Hooks, org: Organisation, store: Store, year: int
+        self,
+        rubric: Rubric,
+        hooks: Hooks,
+        org: Organisation,
+        store: Store,
+        year: int,
+        *,
+        now: dt.datetime,
     ) -> None:
         self.rubric = rubric
         self.hooks = hooks
         self.org = org
         self.store = store
         self.year = year
+        self.now = now
         self.rules: list[ScoringRule] = hooks.scoring_rules()
         self.categories = tuple(c.id for c in rubric.categories)
 
@@ -466,7 +548,7 @@ class _Scorer:
             items.append(self.item_score(item, measured, got))
         vetoes = [hit for v in rubric.vetoes_for(who) if (hit := self.veto(v, facts)) is not None]
 
-        context = ScoringContext(self.org, facts.unit, self.year, self.store)
+        context = ScoringContext(self.org, facts.unit, self.year, self.store, self.now, who.value)
         draft: list[ScoreItem | Veto] = [
             ScoreItem(i.rule, i.category, i.points, i.reason, i.seqs, i.clause) for i in items
         ]

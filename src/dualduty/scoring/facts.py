@@ -45,7 +45,7 @@ from dualduty.records.compliance import (
 )
 from dualduty.records.hazards import HazardRules
 
-from .rubric import ANNUAL_TARGETS_TOPIC, INCIDENT_GRADES, Assessee, Measure
+from .rubric import INCIDENT_GRADES, Assessee, Measure
 
 if TYPE_CHECKING:
     from dualduty.model.org import Organisation, Package, Post, Unit
@@ -243,7 +243,7 @@ FIGURES: dict[str, str] = {
     "pledge_unsigned": "its held posts that sign a responsibility pledge (责任状, 二(一).3) "
     "with no pledge signed for the year",
     "staff_untrained": "its people with no safety training in the year (二(三).4)",
-    "annual_targets_missing": "1 unless a note put safety in its annual targets "
+    "annual_targets_missing": "1 unless its annual targets for the year include school safety "
     "(纳入年度工作目标, 二(三).2), else 0",
     "activity_findings": "what the activities it hosted in the year lack (二(三).2)",
 }
@@ -643,16 +643,14 @@ class _Year:
         return out
 
     def _targets(self) -> dict[str, list[int]]:
-        """Unit id -> the seqs of the notes of the year putting safety in its targets."""
-        out: dict[str, list[int]] = defaultdict(list)
-        until = min(self.now, self.year_end)
-        for entry in self.store.read(kind="note", since=self.year_start, until=until):
-            if entry.record.data.topic != ANNUAL_TARGETS_TOPIC:
-                continue
-            for subject in entry.record.subjects:
-                if subject.startswith("unit:"):
-                    out[subject[5:]].append(entry.seq)
-        return out
+        """Unit id -> the seq of its annual targets for the year in force at ``now`` (the
+        latest set), when school safety is among them."""
+        latest: dict[str, tuple[int, bool]] = {}
+        for entry in self.store.read(kind="targets-set", until=self.now):
+            data = entry.record.data
+            if data.year == self.year:
+                latest[data.unit] = (entry.seq, bool(data.safety))
+        return {unit: [seq] for unit, (seq, safety) in latest.items() if safety}
 
     def _activities(self) -> dict[str, list[tuple[str, int, list[int]]]]:
         """Host unit -> [(activity id, findings, seqs)] of the activities of the year."""

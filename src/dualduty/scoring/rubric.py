@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from dualduty.model.rules import AssessmentCategory
 
 __all__ = [
-    "ANNUAL_TARGETS_TOPIC",
     "DEFAULT_BANDS",
     "INCIDENT_GRADES",
     "POINTS_DECIMALS",
@@ -94,9 +93,6 @@ RUBRIC_FORMAT_VERSION = 1
 #: :class:`dualduty.records.Grade`; kept here as text so that a rubric needs no records.
 INCIDENT_GRADES: tuple[str, ...] = ("general", "larger", "major", "extraordinary")
 
-#: The note topic that puts a section's annual targets on the record (see
-#: :attr:`Measure.ANNUAL_TARGETS_MISSING`).
-ANNUAL_TARGETS_TOPIC = "annual_targets"
 
 #: Points are rounded to this many decimal places (half up), each item's and the total.
 POINTS_DECIMALS = 2
@@ -322,11 +318,9 @@ class Measure(StrEnum):
     only."""
     ANNUAL_TARGETS_MISSING = "annual_targets_missing"
     """1 unless the section put on record that school safety is in its annual work
-    targets (纳入年度工作目标, 同部署同检查同考核同奖惩, 二(三).2), else 0. No record kind
-    holds annual targets yet, so the record of it is a :class:`~dualduty.records.Note` with
-    ``topic`` ``"annual_targets"`` (:data:`ANNUAL_TARGETS_TOPIC`) whose subjects include
-    the unit (``unit:<id>``), made in the year; its text should quote the target. Without
-    such a note the target is not shown, and missing. Sections only."""
+    targets (纳入年度工作目标, 同部署同检查同考核同奖惩, 二(三).2), else 0: the latest
+    :class:`~dualduty.records.TargetsSet` of the section for the year, recorded before
+    ``now``, has at least one school-safety target (``safety``). Sections only."""
     ACTIVITY_FINDINGS = "activity_findings"
     """What the activities the section hosted in the year lack (谁主办谁负责, 二(三).2): the
     :meth:`~dualduty.records.ActivityState.findings` at ``now`` of the activities it hosts

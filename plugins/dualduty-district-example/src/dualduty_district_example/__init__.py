@@ -5,9 +5,10 @@ plugin shows the three kinds of change, each where it belongs:
 
 - **weights** are data: :func:`district_rubric` is the default rubric with the district's
   :data:`WEIGHTS` (dedicated inspections 专门督查 worth 20 points instead of 15, hazards
-  rectified on time 隐患按期整改销号 15 instead of 20; the total stays 100). Pass it to
-  :func:`dualduty.scoring.assess` (``rubric=district_rubric()``), or write it to a file
-  with :func:`dualduty.scoring.dump_rubric` for ``dualduty assess --rubric``;
+  rectified on time 隐患按期整改销号 15 instead of 20; the total stays 100), which the
+  plugin gives through ``dualduty_rubric`` whenever no rubric is named (so installing
+  the plugin is enough); a rubric passed to :func:`dualduty.scoring.assess` or given with
+  ``dualduty assess --rubric`` still wins;
 - **a bonus** is a scoring rule (``dualduty_register_scoring_rules``):
   :class:`UnannouncedVisitBonus` gives a point for each unannounced ad hoc inspection
   (暗访, 三.2) of the section's packaged schools, at most three;
@@ -15,8 +16,8 @@ plugin shows the three kinds of change, each where it belongs:
   whose packaged schools still has a major hazard (重大安全隐患) open at the year's end
   (一票否决).
 
-The rules take part whenever the plugin is registered (installed and loaded through its
-entry point ``district_example``); the weights when the district rubric is used.
+The weights and the rules take part whenever the plugin is registered (installed and
+loaded through its entry point ``district_example``).
 :mod:`dualduty_district_example.demo` records a small year on which the three changes
 are easy to check by hand.
 """
@@ -199,6 +200,12 @@ class OpenMajorHazardVeto:
                 evidence=tuple(found),
             )
         ]
+
+
+@hookimpl
+def dualduty_rubric(org: Organisation, year: int) -> Rubric | None:
+    """The district's weights (:func:`district_rubric`), whatever the organisation and year."""
+    return district_rubric()
 
 
 @hookimpl

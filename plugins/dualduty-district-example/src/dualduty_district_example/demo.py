@@ -23,7 +23,7 @@ import dualduty
 from dualduty.calendars import calendar_for
 from dualduty.model import Organisation, Schedule
 from dualduty.planning import plan_schedule
-from dualduty.records import Note, Record, Recorder
+from dualduty.records import Recorder
 from dualduty.storage import Store
 
 __all__ = ["MORAL", "NOW", "ORG", "SCHEDULE", "UNIT", "YEAR", "record_demo_year"]
@@ -96,10 +96,13 @@ def _dutiful(r: Recorder, unit: str, missed_visits: tuple[str, ...]) -> None:
         trainees=people,
         at=_at(4, 1),
     )
-    note = Note(
-        "安全稳定工作纳入科室年度工作目标，同部署、同检查、同考核、同奖惩", topic="annual_targets"
+    r.meetings.set_targets(
+        unit,
+        2026,
+        actor=head,
+        at=_at(2, 20),
+        safety=["安全稳定工作纳入科室年度工作目标，同部署、同检查、同考核、同奖惩"],
     )
-    r.store.append(Record.of(note, actor=head, at=_at(2, 20), subjects=[f"unit:{unit}"]))
 
 
 def record_demo_year(store: Store) -> Recorder:
