@@ -33,7 +33,7 @@ import attrs
 from dualduty.model import Organisation
 from dualduty.plugins import hookimpl
 from dualduty.records import InspectionRecorded
-from dualduty.records.hazards import HazardFound, HazardRules, fold_hazards
+from dualduty.records.hazards import HazardFound, HazardRules, HazardState, fold_hazards
 from dualduty.scoring import Rubric, ScoreItem, ScoringContext, ScoringRule, Veto, default_rubric
 
 __all__ = [
@@ -105,6 +105,57 @@ def packaged_schools(org: Organisation, holder: str, year: int) -> frozenset[str
 
 
 @attrs.frozen
+class _Index:
+    """What the rules need of a year's records, read once for every unit assessed."""
+
+    unannounced: dict[str, list[tuple[str, int]]]
+    """Holder -> (school, seq) of its unannounced ad hoc inspections in the year."""
+    open_major: list[HazardState]
+    """The major hazards still open when the year ends, in the order found."""
+    found: dict[str, int]
+    """Hazard id -> the seq of the record of its finding."""
+
+
+#: The last few indexes, by store, its head, the year and the time assessed as of: an
+#: assessment asks every rule once per unit, and the records do not change meanwhile.
+_INDEXES: dict[tuple[object, ...], _Index] = {}
+
+
+def _index(context: ScoringContext) -> _Index:
+    store, year, org = context.store, context.year, context.org
+    key = (id(store), store.url, store.head(), year, context.now, org.id)
+    cached = _INDEXES.get(key)
+    if cached is not None:
+        return cached
+    unannounced: dict[str, list[tuple[str, int]]] = {}
+    for entry in store.read(kind="inspection"):
+        data = entry.record.data
+        if (
+            isinstance(data, InspectionRecorded)
+            and data.visit is None
+            and data.announced is False
+            and data.date.year == year
+        ):
+            unannounced.setdefault(data.holder, []).append((data.school, entry.seq))
+    year_end = dt.datetime(year + 1, 1, 1, tzinfo=zoneinfo.ZoneInfo(org.timezone))
+    open_major = [
+        h
+        for h in fold_hazards(store, HazardRules.of(org.rules), until=year_end)
+        if h.major and h.open
+    ]
+    found = {
+        entry.record.data.hazard: entry.seq
+        for entry in store.read(kind="hazard-found", until=year_end)
+        if isinstance(entry.record.data, HazardFound)
+    }
+    index = _Index(unannounced, open_major, found)
+    if len(_INDEXES) >= 4:
+        _INDEXES.pop(next(iter(_INDEXES)))
+    _INDEXES[key] = index
+    return index
+
+
+@attrs.frozen
 class UnannouncedVisitBonus:
     """加分: a bonus for each unannounced ad hoc inspection (暗访, 三.2 不定期明查暗访) of the
     unit's packaged schools made in the year, by the unit: an
@@ -129,16 +180,8 @@ class UnannouncedVisitBonus:
         if context.store is None:
             return []
         schools = packaged_schools(context.org, context.unit, context.year)
-        seqs = [
-            entry.seq
-            for entry in context.store.read(kind="inspection")
-            if isinstance(data := entry.record.data, InspectionRecorded)
-            and data.holder == context.unit
-            and data.school in schools
-            and data.visit is None
-            and data.announced is False
-            and data.date.year == context.year
-        ]
+        index = _index(context)
+        seqs = [seq for school, seq in index.unannounced.get(context.unit, ()) if school in schools]
         if not seqs:
             return []
         points = min(self.most, self.per_visit * len(seqs))
@@ -174,23 +217,12 @@ class OpenMajorHazardVeto:
         """A veto naming the open major hazards, or nothing."""
         if context.store is None:
             return []
-        org = context.org
-        year_end = dt.datetime(context.year + 1, 1, 1, tzinfo=zoneinfo.ZoneInfo(org.timezone))
-        schools = packaged_schools(org, context.unit, context.year)
-        rules = HazardRules.of(org.rules)
-        open_major = [
-            h
-            for h in fold_hazards(context.store, rules, until=year_end)
-            if h.major and h.open and h.school in schools
-        ]
+        schools = packaged_schools(context.org, context.unit, context.year)
+        index = _index(context)
+        open_major = [h for h in index.open_major if h.school in schools]
         if not open_major:
             return []
-        ids = {h.id for h in open_major}
-        found = [
-            entry.seq
-            for entry in context.store.read(kind="hazard-found", until=year_end)
-            if isinstance(data := entry.record.data, HazardFound) and data.hazard in ids
-        ]
+        found = sorted(index.found[h.id] for h in open_major)
         listed = "、".join(f"{h.id}（{h.school}，{h.description}）" for h in open_major)
         return [
             Veto(
