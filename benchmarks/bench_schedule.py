@@ -66,25 +66,16 @@ def calendar_2026() -> WorkCalendar:
 
 
 def with_capacity(org: Organisation, cal: WorkCalendar) -> Organisation:
-    """*org* allowing as many visits an inspector a day as its packages need (at least the
-    rule's): the busiest inspector's visits in a quarter over the fewest inspection days of
-    a quarter, with a quarter's room to spare, rounded up."""
+    """*org* allowing as many visits an inspector a day as its packages need
+    (:func:`dualduty.planning.visits_per_day_needed`)."""
     import attrs
 
-    from dualduty.calendars import quarter_bounds
+    from dualduty.planning import visits_per_day_needed
 
-    rules = org.rules
-    per_quarter = rules.inspections_per_school_per_quarter
-    load: dict[str, float] = {}
-    for package in org.packages:
-        doers = package.staff or (package.holder,)
-        for post in doers:
-            load[post] = load.get(post, 0.0) + per_quarter * len(package.schools) / len(doers)
-    days = min(len(cal.inspection_days(*quarter_bounds(YEAR, q))) for q in (1, 2, 3, 4))
-    need = math.ceil(1.25 * max(load.values(), default=0.0) / days)
-    if need <= rules.visits_per_inspector_per_day:
+    need = visits_per_day_needed(org, cal, YEAR)
+    if need <= org.rules.visits_per_inspector_per_day:
         return org
-    return attrs.evolve(org, rules=attrs.evolve(rules, visits_per_inspector_per_day=need))
+    return attrs.evolve(org, rules=attrs.evolve(org.rules, visits_per_inspector_per_day=need))
 
 
 def _rate(cls: Any, count: int) -> float:

@@ -89,6 +89,9 @@ nitpick_ignore = [
     ("py:class", "collections.abc.Callable"),
     ("py:class", "contextlib.AbstractContextManager"),
     ("py:class", "datetime.datetime"),
+    # The dispatcher takes a random.Random (its jitter) and a threading.Event (to stop).
+    ("py:class", "random.Random"),
+    ("py:class", "threading.Event"),
     # The same, as written in signatures autodoc cannot evaluate (they also name types
     # imported only for type checking, so it shows the annotation's text: fold_hazards).
     ("py:class", "dt.datetime"),

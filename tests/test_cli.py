@@ -338,6 +338,7 @@ def test_plugins_text(capsys: pytest.CaptureFixture[str]) -> None:
         f"dualduty.builtin {dualduty.__version__}",
         "  dualduty_open_store",
         "  dualduty_register_calendars",
+        "  dualduty_register_channel_types",
         "  dualduty_register_channels",
         "  dualduty_register_package_solvers",
         "  dualduty_register_record_kinds",

@@ -45,7 +45,7 @@ def test_a_major_hazard_from_finding_to_closure(
     assert out["status"] == "found"
     assert out["found_at"] == at
     hid = str(out["hazard"])
-    assert count(env) == (1, 1)  # the urgent message to the office went with it
+    assert count(env) == (1, 3)  # the urgent messages (office head, deputy, leader) went with it
 
     steps = [
         ("register", hid, "--actor", "p008", "--at", "2026-09-01T10:00:00+08:00"),
@@ -368,7 +368,8 @@ def test_assess_publishes_and_shows_what_a_late_record_changed(
         ["late_record"],
     )
     assert item["after"] - item["before"] == 3  # 3 − 3 × 1 = 0 → 3
-    assert changes["late"] == item["late"] and len(item["late"]) == 1
+    assert changes["late"] == item["late"]
+    assert len(item["late"]) == 1
     assert main([*args, "--publish", "--actor", "p007"]) == 0
     out = capsys.readouterr().out
     assert "annual_targets: 0 → 3 (late record; filed late: #" in out

@@ -914,3 +914,16 @@ def test_writers_replace_a_file_whole_or_not_at_all(
 def test_writing_into_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DualdutyError, match=r"cannot write .*schedule.csv: No such file"):
         write_schedule_csv(SCHEDULE, tmp_path / "nowhere" / "schedule.csv")
+
+
+def test_everything_in_one_calendar_for_the_office() -> None:
+    files = schedule_to_ics(SCHEDULE, ORG, stamp=STAMP, people=False, units=False, everything=True)
+    assert list(files) == ["schedule.ics"]
+    cal = icalendar.Calendar.from_ical(files["schedule.ics"])
+    uids = {str(e["UID"]) for e in cal.walk("VEVENT")}
+    expected = (
+        {f"visit-{v.id}@{ORG.id}.dualduty" for v in SCHEDULE.visits}
+        | {f"meeting-{m.id}@{ORG.id}.dualduty" for m in SCHEDULE.meetings}
+        | {f"deadline-{d.id}@{ORG.id}.dualduty" for d in SCHEDULE.deadlines}
+    )
+    assert uids == expected

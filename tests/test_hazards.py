@@ -126,14 +126,18 @@ def test_major_hazard_walk_to_closure_on_sqlite(tmp_path: Path) -> None:
             items = store.outbox(state=None)[before:]
             return [(i.message.recipient, i.message.urgent, i.message.title) for i in items]
 
-        # Found by the section's staff: reported to the office at once, same transaction.
+        # Found by the section's staff: reported at once, same transaction, to the office's
+        # head, the deputy in charge and the leader (the default route, 三.2).
         state = hz.find(SCHOOL, "major", "教学楼外墙瓷砖大面积空鼓", actor=SECTION_STAFF, at=T0)
         assert state.status is HazardStatus.FOUND
         assert len(store) == 1
-        (item,) = store.outbox()
-        assert (item.message.recipient, item.message.urgent) == (OFFICE_HEAD, True)
-        assert item.cause == 1
-        assert "重大隐患" in item.message.title
+        items = store.outbox()
+        assert [(i.message.recipient, i.message.urgent, i.cause) for i in items] == [
+            (OFFICE_HEAD, True, 1),
+            (DEPUTY_IN_CHARGE, True, 1),
+            (LEADER, True, 1),
+        ]
+        assert "重大隐患" in items[0].message.title
 
         state = hz.register(state.id, actor=OFFICE_STAFF, at=T0 + dt.timedelta(hours=1))
         assert state.status is HazardStatus.REGISTERED
@@ -216,9 +220,15 @@ def test_major_hazard_walk_to_closure_on_sqlite(tmp_path: Path) -> None:
             "hazard-closed",
         ]
         assert len(list(store.read(subject=unit("general-office")))) == len(kinds)
-        # One message for the finding, one per escalation; each caused by its record.
+        # Three messages for the finding, one per escalation; each caused by its record.
         causes = [(i.cause, i.message.recipient) for i in store.outbox(state=None)]
-        assert causes == [(1, OFFICE_HEAD), (3, DEPUTY_IN_CHARGE), (7, LEADER)]
+        assert causes == [
+            (1, OFFICE_HEAD),
+            (1, DEPUTY_IN_CHARGE),
+            (1, LEADER),
+            (3, DEPUTY_IN_CHARGE),
+            (7, LEADER),
+        ]
         assert hz.state(state.id) == state
         verification = store.verify()
         assert verification.ok

@@ -26,6 +26,7 @@ from dualduty._builtin import RECORD_KINDS as BUILTIN_KINDS
 from dualduty.calendars import HolidayProvider, HolidayYear, Term, TermProvider
 from dualduty.hookspecs import AppendedContext, StoreRequest
 from dualduty.notify import Channel, DeliveryResult, OutboxMessage
+from dualduty.notify.channels import ConsoleChannel
 from dualduty.plugins import (
     BUILTIN,
     Hooks,
@@ -53,6 +54,7 @@ from dualduty.storage.sqlite import SqliteBackend
 BUILTIN_HOOKS = [
     "dualduty_open_store",
     "dualduty_register_calendars",
+    "dualduty_register_channel_types",
     "dualduty_register_channels",
     "dualduty_register_package_solvers",
     "dualduty_register_record_kinds",
@@ -91,7 +93,7 @@ def test_builtin_plugin_is_registered_through_the_hooks(tmp_path: Path) -> None:
 
     channels = h.channels()
     assert list(channels) == ["console"]
-    assert isinstance(channels["console"], _builtin.ConsoleChannel)
+    assert isinstance(channels["console"], ConsoleChannel)
     assert h.record_kinds() == list(BUILTIN_KINDS)
     assert BUILTIN_KINDS[: 1 + len(HAZARD_KINDS)] == (Note, *HAZARD_KINDS)
     assert h.plugins() == [PluginInfo(BUILTIN, dualduty.__version__, tuple(BUILTIN_HOOKS))]
@@ -133,7 +135,7 @@ def test_disabling_blocks_a_third_party_plugin(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DUALDUTY_DISABLED_PLUGINS", "loud")
     h = manager(("loud", LoudConsole()))
     assert [p.name for p in h.plugins()] == [BUILTIN]
-    assert isinstance(h.channels()["console"], _builtin.ConsoleChannel)
+    assert isinstance(h.channels()["console"], ConsoleChannel)
 
 
 # -- entry points, for real ----------------------------------------------------------------

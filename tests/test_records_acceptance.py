@@ -72,7 +72,11 @@ def test_a_quarter_of_a_section_on_sqlite(tmp_path: Path) -> None:
         hid = done.findings[0].hazard
         assert hid is not None
         outbox = [(i.message.recipient, i.message.urgent, i.cause) for i in store.outbox()]
-        assert outbox == [(OFFICE_HEAD, True, 1)]  # caused by the hazard's entry, seq 1
+        assert outbox == [  # caused by the hazard's entry, seq 1
+            (OFFICE_HEAD, True, 1),
+            (DEPUTY, True, 1),
+            (LEADER, True, 1),
+        ]
 
         # Refused actions write nothing: another section's person, self-verification.
         before = written(store)
@@ -104,8 +108,10 @@ def test_a_quarter_of_a_section_on_sqlite(tmp_path: Path) -> None:
         r.hazards.reinspect(hid, actor=OFFICE_STAFF, accepted=True, at=day(93))
         assert r.hazards.close(hid, actor=OFFICE_HEAD, at=day(94)).status is (HazardStatus.CLOSED)
         assert [i.message.recipient for i in store.outbox(state=None)] == [
-            OFFICE_HEAD,
+            OFFICE_HEAD,  # the finding: at once
             DEPUTY,
+            LEADER,
+            DEPUTY,  # the escalations
             LEADER,
         ]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .hookspecs import StoreRequest
-from .notify import Channel, DeliveryResult
+from .notify import Channel, ChannelType
+from .notify.channels import ConsoleChannel
 from .plugins import hookimpl
 from .records.accountability import KINDS as CASE_KINDS
 from .records.activities import KINDS as ACTIVITY_KINDS
@@ -19,13 +19,10 @@ from .records.ledger import LEDGER_KINDS
 from .records.meetings import KINDS as MEETING_KINDS
 from .scoring.publish import KINDS as ASSESSMENT_KINDS
 from .storage.base import StoreBackend
-from .storage.store import OutboxMessage
 
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
     from .planning import PackageSolver
-
-_log = logging.getLogger("dualduty.notify.console")
 
 #: The record kinds the built-in plugin registers, in order.
 RECORD_KINDS: tuple[type, ...] = (
@@ -62,27 +59,19 @@ def dualduty_register_record_kinds(register: Callable[[type], None]) -> None:
         register(kind)
 
 
-class ConsoleChannel:
-    """Writes each notification to the ``dualduty.notify.console`` logger."""
-
-    name = "console"
-
-    def deliver(self, message: OutboxMessage) -> DeliveryResult:
-        _log.warning(
-            "%s%s → %s: %s\n%s",
-            "[急] " if message.urgent else "",
-            message.channel,
-            message.recipient,
-            message.title,
-            message.text,
-        )
-        return DeliveryResult.ok(detail="logged")
-
-
 @hookimpl(trylast=True)
 def dualduty_register_channels(register: Callable[[Channel], None]) -> None:
     """The ``console`` channel."""
     register(ConsoleChannel())
+
+
+@hookimpl(trylast=True)
+def dualduty_register_channel_types(register: Callable[[ChannelType], None]) -> None:
+    """The ``console``, ``email`` and ``webhook`` channel types (imported when asked for)."""
+    from .notify.channels import builtin_channel_types
+
+    for channel_type in builtin_channel_types():
+        register(channel_type)
 
 
 @hookimpl(trylast=True)

@@ -58,7 +58,7 @@ def add_report_parser(sub: Any) -> argparse.ArgumentParser:
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "report",
-        help="draft (and submit) a section's written quarterly report (书面报告, 三.2)",
+        help="a section's written quarterly report (书面报告, 三.2), or the year report (HTML)",
         description="Draft a section's written report for a quarter from the record: "
         "inspections done against due, hazards found, rectified, open and overdue, meetings, "
         "incidents and activities. With --submit, hand it to the office as a record.",
@@ -88,6 +88,9 @@ def add_report_parser(sub: Any) -> argparse.ArgumentParser:
     quarter.add_argument(
         "--revision", action="store_true", help="with --submit: a revision of the one submitted"
     )
+    from ._cli_report_html import add_year_parser
+
+    add_year_parser(kinds)
     return parser
 
 
@@ -122,7 +125,11 @@ def _schedule(ns: argparse.Namespace, org: Organisation, year: int) -> Schedule:
 
 
 def run_report(ns: argparse.Namespace) -> int:
-    """Run ``dualduty report quarter`` from parsed arguments; return the exit code."""
+    """Run ``dualduty report quarter`` (or ``year``) from parsed arguments; return the exit code."""
+    if ns.report_kind == "year":
+        from ._cli_report_html import run_year
+
+        return run_year(ns)
     from .errors import DualdutyError
     from .io import load
     from .io._schedule._common import write_file

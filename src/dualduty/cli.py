@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
     from ._cli_assess import add_assess_parser
+    from ._cli_demo import add_demo_parser
+    from ._cli_documents import add_card_parser, add_pack_parser, add_pledge_doc_parser
+    from ._cli_notify import add_notify_parser
     from ._cli_records import add_ledger_parser, add_record_parser
     from ._cli_reports import add_compliance_parser, add_report_parser
     from ._cli_schedule import add_schedule_parser
@@ -102,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_compliance_parser(sub)
     add_assess_parser(sub)
+    add_demo_parser(sub)
+    add_card_parser(sub)
+    add_pledge_doc_parser(sub)
+    add_pack_parser(sub)
+    add_notify_parser(sub)
     return parser
 
 
@@ -120,8 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args in (["--version"], ["-V"]):  # the fast path: no argparse, no model
         print(f"dualduty {__version__}")
         return EXIT_OK
-    ns = _parser().parse_args(args)
+    from ._cli_report_html import year_report_argv
+
+    ns = _parser().parse_args(year_report_argv(args))
     from ._cli_assess import run_assess
+    from ._cli_demo import run_demo_command
+    from ._cli_documents import run_card, run_pack, run_pledge_doc
+    from ._cli_notify import run_notify
     from ._cli_records import run_ledger, run_record
     from ._cli_reports import run_compliance, run_report
     from ._cli_schedule import run_schedule
@@ -136,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": run_report,
         "compliance": run_compliance,
         "assess": run_assess,
+        "demo": run_demo_command,
+        "card": run_card,
+        "pledge-doc": run_pledge_doc,
+        "pack": run_pack,
+        "notify": run_notify,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,

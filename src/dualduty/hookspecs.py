@@ -25,6 +25,7 @@ import pluggy
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
     from .model import Organisation
+    from .model.notify import Route
     from .notify import Channel, ChannelType
     from .planning import PackageSolver
     from .records.base import Entry
@@ -44,6 +45,7 @@ __all__ = [
     "StoreRequest",
     "dualduty_adjust_assessment",
     "dualduty_grade_bands",
+    "dualduty_notification_routes",
     "dualduty_open_store",
     "dualduty_record_appended",
     "dualduty_register_calendars",
@@ -167,9 +169,28 @@ def dualduty_register_channel_types(register: Callable[[ChannelType], None]) -> 
     is made into a channel by the type of that name. Every implementation is called (not
     ``firstresult``); a type registered later under the same name replaces the earlier
     one, and the built-in plugin registers last-called (``trylast``), so a plugin's type
-    replaces a built-in one of the same name.
+    replaces a built-in one of the same name. Built in: ``console``, ``email`` and
+    ``webhook`` (:doc:`/reference/channels`).
 
     :param register: call it with each channel type.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def dualduty_notification_routes(org: Organisation) -> Sequence[Route] | None:
+    """Routes to add to those in force for *org*'s notifications.
+
+    Return :class:`dualduty.model.notify.Route` objects, or ``None``. Every
+    implementation is called (not ``firstresult``); all their routes are added, in the
+    order the plugins answer, after the plan's defaults and the district file's
+    ``[notify]`` routes: they add, they replace nothing. A plugin's own event kinds have a
+    dot in their name (``mydistrict.drill``). The channels a route names must exist at
+    delivery.
+
+    :param org: the organisation whose events are routed.
+    :returns: the routes to add, or ``None``.
 
     .. versionadded:: 0.1
     """
@@ -186,7 +207,7 @@ def dualduty_rubric(org: Organisation, year: int) -> Rubric | None:
     to :func:`dualduty.scoring.assess`), so that installing a district's plugin alone
     changes its weights. The first non-``None`` result wins (``firstresult``); with none,
     the plan's default rubric (:func:`dualduty.scoring.default_rubric`) is used. Derive
-    yours from it with :func:`attrs.evolve` or load it from a file shipped with the plugin
+    yours from it with ``attrs.evolve`` or load it from a file shipped with the plugin
     (:func:`dualduty.scoring.load_rubric`).
 
     :param org: the organisation assessed.

@@ -31,6 +31,7 @@ from .errors import DualdutyError
 if TYPE_CHECKING:
     from .calendars import HolidayProvider, TermProvider
     from .model import Organisation
+    from .model.notify import Route
     from .notify import Channel, ChannelType
     from .planning import PackageSolver
     from .records.base import Entry
@@ -196,6 +197,13 @@ class Hooks:
         self._hook.dualduty_register_channel_types(register=found.append)
         # pluggy calls the most recently registered plugins first: reverse so they win
         return {t.name: t for t in reversed(found)}
+
+    def notification_routes(self, org: Organisation) -> list[Route]:
+        """The routes plugins add for *org*'s notifications, in the order they answer."""
+        found: list[Route] = []
+        for answer in self._hook.dualduty_notification_routes(org=org):
+            found.extend(answer or ())
+        return found
 
     def rubric(self, org: Organisation, year: int) -> Rubric | None:
         """The rubric of the first plugin that gives one for *org*'s *year*."""

@@ -139,7 +139,24 @@ def converter(fmt: Format) -> cattrs.Converter:
         return sorted(conv.unstructure(v) for v in value)
 
     conv.register_unstructure_hook_func(_is_set, unstructure_set)
+    _register_notify(conv)
     return conv
+
+
+def _register_notify(conv: cattrs.Converter) -> None:
+    """The ``[notify]`` table: channels, contacts and templates keyed by name in a file."""
+    from dualduty.model.notify import NotifySettings
+
+    from ._notify import structure_notify, unstructure_notify
+
+    def structure(value: Any, _type: Any) -> NotifySettings:
+        loaded = structure_notify(value, conv)
+        if loaded.settings is None or loaded.problems:  # from_data reports each with its path
+            raise ValueError("; ".join(str(p) for p in loaded.problems))
+        return loaded.settings
+
+    conv.register_structure_hook(NotifySettings, structure)
+    conv.register_unstructure_hook(NotifySettings, lambda s: unstructure_notify(s, conv))
 
 
 _FIELD_MESSAGE = re.compile(r"^'?(?P<field>[a-z_]+)'?(?::\s*| (?=must ))(?P<message>.*)$", re.S)

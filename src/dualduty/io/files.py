@@ -26,6 +26,7 @@ from dualduty.errors import DualdutyError, InvalidOrganisation, Problem
 from dualduty.model import Organisation, find_problems
 
 from ._converters import Format, converter, problems_from
+from ._notify import NotifyLoad, structure_notify
 from ._text import read_utf8
 
 __all__ = ["FORMAT_VERSION", "dump", "dumps", "from_data", "load", "loads", "to_data"]
@@ -153,6 +154,7 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
             )
         )
     values: dict[str, Any] = {}
+    notify: NotifyLoad | None = None
     # key -> the file index of each item that loaded, when an item before it did not
     renumber: dict[str, list[int]] = {}
     for key, raw in data.items():
@@ -177,6 +179,12 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
             values[key] = items
             if len(kept) < len(raw):
                 renumber[key] = kept
+        elif key == "notify":  # tables keyed by name: every problem with its path
+            notify = structure_notify(raw, conv)
+            problems.extend(notify.problems)
+            broken.extend(notify.broken)
+            if notify.settings is not None:
+                values[key] = notify.settings
         else:
             try:
                 values[key] = conv.structure(raw, _HINTS[key])
@@ -199,7 +207,10 @@ def from_data(data: Any, fmt: Format = "json", *, source: str = "<data>") -> Org
     except (TypeError, ValueError) as exc:
         problems.extend(problems_from(exc))
         raise InvalidOrganisation(_in_order(problems), source) from None
-    problems.extend(_renumbered(find_problems(org, broken), renumber))
+    found = _renumbered(find_problems(org, broken), renumber)
+    if notify is not None:
+        found = notify.renumbered(found)
+    problems.extend(found)
     if problems:
         raise InvalidOrganisation(_in_order(problems), source)
     return org

@@ -17,6 +17,7 @@ from .enums import (
     UnitKind,
 )
 from .hazards import BUILTIN_HAZARD_DOMAINS, HazardDomain
+from .notify import ChannelTable, Contact, NotifySettings, Route, TemplateText
 from .org import (
     Blackout,
     BusinessArea,
@@ -53,6 +54,8 @@ __all__ = [
     "AssessmentCategory",
     "Blackout",
     "BusinessArea",
+    "ChannelTable",
+    "Contact",
     "Deadline",
     "DeadlineKind",
     "Duty",
@@ -62,6 +65,7 @@ __all__ = [
     "InCharge",
     "Meeting",
     "MeetingKind",
+    "NotifySettings",
     "OrgKind",
     "Organisation",
     "Ownership",
@@ -73,10 +77,12 @@ __all__ = [
     "ReportDue",
     "RiskLevel",
     "Role",
+    "Route",
     "Rules",
     "Schedule",
     "School",
     "SchoolLevel",
+    "TemplateText",
     "Term",
     "Unit",
     "UnitKind",

@@ -38,6 +38,7 @@ from .enums import (
     UnitKind,
 )
 from .hazards import HazardDomain
+from .notify import NotifySettings
 from .rules import Rules
 
 __all__ = [
@@ -361,6 +362,12 @@ class Organisation:
     """Holiday files (statutory holidays and 调休 make-up working days) for years dualduty
     does not ship, as paths relative to the organisation file. The model keeps them as
     written; :func:`dualduty.calendars.calendar_for` reads them."""
+    notify: NotifySettings = attrs.field(
+        factory=NotifySettings, validator=attrs.validators.instance_of(NotifySettings)
+    )
+    """Who is told what, through which channel (the ``[notify]`` table): routes, channels,
+    contacts and templates; by default the plan's routes through ``console``
+    (:mod:`dualduty.model.notify`)."""
 
     # -- named constructors -------------------------------------------------
 

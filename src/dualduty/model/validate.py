@@ -14,6 +14,15 @@ import attrs
 from dualduty.errors import Problem
 
 from .enums import LEADING_ROLES, SECTION_KINDS, UnitKind
+from .notify import (
+    CHANNEL_CONTACT,
+    COMMON_FIELDS,
+    EVENT_KINDS,
+    ROLES,
+    STRUCTURAL_ROLES,
+    Route,
+    template_problems,
+)
 from .org import Blackout, Duty, Organisation, Term, Unit
 
 __all__ = ["DATE_MAX", "DATE_MIN", "find_problems"]
@@ -256,7 +265,12 @@ class _Checker:
                     self.unknown(f"{path}.places[{k}]", "place", pid)
 
         self._calendar()
+        self._notify()
         return self.out
+
+    def _notify(self) -> None:
+        """The ``[notify]`` table."""
+        _NotifyChecker(self).run()
 
     def _calendar(self) -> None:
         """Terms, vacations, blackouts and holiday files."""
@@ -411,3 +425,162 @@ class _Checker:
                     break
                 chain.append(node)
                 node = parents.get(node)
+
+
+#: The reminder kinds a lead time applies to, and the one repetition applies to.
+_DUE_KINDS = frozenset({"rectification-due", "visit-due", "report-due", "meeting-due"})
+_REPEATING = frozenset({"hazard-overdue"})
+
+
+def _known(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+class _NotifyChecker:
+    """The ``[notify]`` table: routes, channels, contacts and templates (paths as in the file)."""
+
+    def __init__(self, checker: _Checker) -> None:
+        self.c = checker
+        notify = checker.org.notify
+        self.notify = notify
+        self.channels = {t.name: t.type for t in notify.channels}
+        self.channels.setdefault("console", "console")
+        self.people = {p.id for p in checker.org.people}
+        self.templates = {t.id: t for t in notify.templates}
+
+    def run(self) -> None:
+        notify = self.notify
+        seen: dict[str, int] = {}
+        for i, table in enumerate(notify.channels):
+            if table.name in seen:
+                self.c.add(
+                    f"notify.channels.{table.name}",
+                    f"channel {table.name!r} is declared twice",
+                )
+            seen[table.name] = i
+        fallback_type = self.channels.get(notify.fallback)
+        if fallback_type is None and notify.fallback in self.c.broken:
+            pass
+        elif fallback_type is None:
+            self.c.add("notify.fallback", self._unknown_channel(notify.fallback))
+        elif fallback_type in CHANNEL_CONTACT:
+            self.c.add(
+                "notify.fallback",
+                f"{notify.fallback!r} is an {fallback_type} channel, which needs an address; "
+                "the fallback reaches people without one (console, a robot, a webhook)",
+            )
+        ids: dict[tuple[str, str], int] = {}
+        for i, route in enumerate(notify.routes):
+            self._route(i, route)
+            if route.id is not None:
+                key = (route.event, route.id)
+                if key in ids:
+                    self.c.add(
+                        f"notify.routes[{i}].id",
+                        f"two {route.event} routes are called {route.id!r} "
+                        f"(first at notify.routes[{ids[key]}])",
+                    )
+                ids.setdefault(key, i)
+        for contact in notify.contacts:
+            path = f"notify.contacts.{contact.person}"
+            if contact.person not in self.people:
+                self.c.unknown(path, "person", contact.person)
+            if contact.channel not in self.channels and contact.channel not in self.c.broken:
+                self.c.add(f"{path}.{contact.channel}", self._unknown_channel(contact.channel))
+        for template in notify.templates:
+            self._template(template.id)
+
+    def _unknown_channel(self, name: str) -> str:
+        return (
+            f"unknown channel {name!r}; declare it as [notify.channels.{name}] "
+            f"(known: {_known(self.channels)})"
+        )
+
+    def _route(self, i: int, route: Route) -> None:
+        path = f"notify.routes[{i}]"
+        kind = EVENT_KINDS.get(route.event)
+        if kind is None and "." not in route.event:
+            self.c.add(
+                f"{path}.event",
+                f"unknown event kind {route.event!r} (one of: {_known(EVENT_KINDS)}; a "
+                "plugin's own kinds have a dot in their name)",
+            )
+        for k, role in enumerate(route.roles):
+            if role not in ROLES:
+                self.c.add(f"{path}.roles[{k}]", f"unknown role {role!r} (one of: {_known(ROLES)})")
+            elif kind is not None and role not in STRUCTURAL_ROLES and role not in kind.parties:
+                own = f"; its own: {_known(kind.parties)}" if kind.parties else ""
+                self.c.add(
+                    f"{path}.roles[{k}]",
+                    f"{route.event} events have no {role!r}{own} (any event has: "
+                    f"{_known(STRUCTURAL_ROLES)})",
+                )
+        for k, person in enumerate(route.people):
+            if person not in self.people:
+                self.c.unknown(f"{path}.people[{k}]", "person", person)
+        if not route.channels:
+            self.c.add(f"{path}.channels", "name at least one channel")
+        for k, name in enumerate(route.channels):
+            if name not in self.channels and name not in self.c.broken:
+                self.c.add(f"{path}.channels[{k}]", self._unknown_channel(name))
+        template = route.template
+        if template is not None and template != route.event:
+            if template in EVENT_KINDS:
+                self.c.add(
+                    f"{path}.template",
+                    f"{template!r} is the template of {template} events; give this route a "
+                    "template of its own under [notify.templates]",
+                )
+            elif template not in self.templates and template not in self.c.broken:
+                self.c.add(
+                    f"{path}.template",
+                    f"unknown template {template!r}; write it as [notify.templates.{template}]",
+                )
+        if kind is not None:
+            for name in ("lead_days", "working_days"):
+                if getattr(route, name) is not None and route.event not in _DUE_KINDS:
+                    self.c.add(
+                        f"{path}.{name}",
+                        f"{name} applies to reminders of something due "
+                        f"({_known(_DUE_KINDS)}), not to {route.event}",
+                    )
+            if route.every_days is not None and route.event not in _REPEATING:
+                self.c.add(
+                    f"{path}.every_days",
+                    f"every_days applies to {_known(_REPEATING)}, not to {route.event}",
+                )
+
+    def _template(self, template_id: str) -> None:
+        t = self.templates[template_id]
+        path = f"notify.templates.{template_id}"
+        users = {r.event for r in self.notify.routes if r.template == template_id}
+        if template_id in EVENT_KINDS:
+            users.add(template_id)
+        elif not users:
+            self.c.add(
+                path,
+                f"no route uses template {template_id!r} (a route names it with "
+                f"template = {template_id!r}; a built-in template has its event kind's name: "
+                f"{_known(EVENT_KINDS)})",
+            )
+        elif t.title is None or t.text is None:
+            self.c.add(path, "a new template needs a title and a text")
+        checkable = all(u in EVENT_KINDS for u in users)
+        allowed: set[str] | None = None
+        if checkable:
+            for user in users:
+                fields = set(EVENT_KINDS[user].fields)
+                allowed = fields if allowed is None else allowed & fields
+        allowed = set(COMMON_FIELDS) | (allowed or set())
+        for part in ("title", "text", "markdown"):
+            text = getattr(t, part)
+            if text is None:
+                continue
+            for problem in template_problems(text, allowed if checkable else ()):
+                if not problem.startswith("unknown field"):
+                    self.c.add(f"{path}.{part}", problem)
+                elif checkable:
+                    users_ = " and ".join(sorted(users))
+                    self.c.add(
+                        f"{path}.{part}", f"{problem} (fields of {users_}: {_known(allowed)})"
+                    )

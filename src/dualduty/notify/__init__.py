@@ -145,6 +145,7 @@ class Secret:
     ``str``, log or error message; :meth:`reveal` gives it to the code that signs or logs
     in with it.
 
+    >>> from dualduty.notify import Secret
     >>> s = Secret("SEC123", "env:ROBOT_SECRET")
     >>> s
     Secret('env:ROBOT_SECRET')
@@ -207,6 +208,7 @@ def fit_bytes(text: str, max_bytes: int, *, marker: str = "…") -> str:
     """*text* cut to at most *max_bytes* UTF-8 bytes, never inside a character, ending in
     *marker* when cut.
 
+    >>> from dualduty.notify import fit_bytes
     >>> fit_bytes("重大隐患立即上报", 12)
     '重大隐…'
     >>> len(fit_bytes("重大隐患立即上报", 12).encode())

@@ -56,6 +56,7 @@ from .schedule import (
     Shortfall,
     check_schedule,
     plan_schedule,
+    visits_per_day_needed,
 )
 
 __all__ = [
@@ -94,4 +95,5 @@ __all__ = [
     "plan_schedule",
     "solve_assignment",
     "solve_many",
+    "visits_per_day_needed",
 ]

@@ -171,6 +171,34 @@ class ScheduleInfeasible(ScheduleError):
 # -- the generator ---------------------------------------------------------------------
 
 
+def visits_per_day_needed(
+    org: Organisation, calendar: WorkCalendar, year: int, *, spare: float = 1.25
+) -> int:
+    """How many visits an inspector must be allowed a day for *org*'s packages to fit
+    *year*: the busiest inspector's visits in a quarter (a package's visits shared by its
+    inspectors) over the fewest inspection days of a quarter, with *spare* room, rounded up
+    — at least the organisation's ``rules.visits_per_inspector_per_day``.
+
+    A plan of packages balances schools, not days: when a holder's visits outgrow the
+    inspection days of a short quarter (the Spring Festival's), allow more a day (``rules``
+    in the district file) or give the holder more inspectors.
+    """
+    import math
+
+    from dualduty.calendars import quarter_bounds
+
+    rules = org.rules
+    per_quarter = rules.inspections_per_school_per_quarter
+    load: dict[str, float] = {}
+    for package in org.packages:
+        doers = package.staff or (package.holder,)
+        for post in doers:
+            load[post] = load.get(post, 0.0) + per_quarter * len(package.schools) / len(doers)
+    days = min(len(calendar.inspection_days(*quarter_bounds(year, q))) for q in (1, 2, 3, 4))
+    need = math.ceil(spare * max(load.values(), default=0.0) / max(days, 1))
+    return max(need, rules.visits_per_inspector_per_day)
+
+
 def plan_schedule(
     org: Organisation,
     calendar: WorkCalendar,

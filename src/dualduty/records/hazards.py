@@ -9,8 +9,9 @@ Three layers, each usable alone:
   :meth:`HazardState.fold` folds a hazard's records, with deadlines from
   :class:`HazardRules` and :meth:`HazardState.overdue` computed from a clock;
 - the service :class:`Hazards`, whose commands check who may act, validate the transition
-  and append in one transaction, with an outbox notification for every major hazard and
-  every escalation.
+  and append in one transaction, with the outbox notifications of every major hazard and
+  every escalation routed (:mod:`dualduty.notify.routing`: events ``major-hazard`` and
+  ``hazard-escalated``) in the same transaction.
 
 States: ``found → registered → rectifying → rectified → accepted → closed``; a rejected
 re-inspection goes back to ``rectifying``.
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from dualduty.graph import OrgGraph
     from dualduty.model.org import Organisation, Post, Unit
     from dualduty.model.rules import Rules
+    from dualduty.notify.routing import Event
     from dualduty.storage.store import OutboxMessage, Store
 
     from .service import Desk, Writing
@@ -252,8 +254,10 @@ class HazardRules:
     within the hour); from :attr:`dualduty.Rules.major_hazard_report_hours` (三.2)."""
     escalate_every_days: int = attrs.field(default=7, validator=positive)
     """An overdue hazard climbs one level of the chain at most this often."""
-    channel: str = attrs.field(default="console", validator=check_text)
-    """The outbox channel of hazard notifications."""
+    channel: str | None = attrs.field(default=None, validator=attrs.validators.optional(check_text))
+    """Send every hazard notification through this channel instead of the channels of
+    the routes in force (``None``: the routes', :mod:`dualduty.notify.routing`). Kept from
+    before routing; route hazards in the district file's ``[notify]`` table instead."""
 
     @classmethod
     def of(cls, rules: Rules) -> HazardRules:
@@ -582,8 +586,41 @@ class Hazards:
             subjects.insert(0, hazard(hazard_id))
         return subjects
 
-    def _message(self, recipient: str, title: str, text: str, *, urgent: bool) -> OutboxMessage:
-        return self.desk.message(self.rules.channel, recipient, title, text, urgent=urgent)
+    def _event(
+        self,
+        kind: str,
+        state: HazardState,
+        w: Writing,
+        at: dt.datetime,
+        *,
+        urgent: bool,
+        parties: dict[str, tuple[str, ...]] | None = None,
+        **fields: object,
+    ) -> Event:
+        """An event about *state*, caused by the record *w* appends next."""
+        from dualduty.notify.routing import Event
+
+        data = {
+            "hazard": state.id,
+            "school": state.school,
+            "school_name": self.graph.school(state.school).name,
+            "level": "重大" if state.major else "一般",
+            "description": state.description,
+            **fields,
+        }
+        return Event(
+            kind,
+            state.id,
+            at,
+            school=state.school,
+            cause=w.next_seq,
+            urgent=urgent,
+            data=data,
+            parties=parties or {},
+        )
+
+    def _route(self, event: Event) -> list[OutboxMessage]:
+        return self.desk.route(event, channel=self.rules.channel)
 
     def _command(
         self,
@@ -643,7 +680,7 @@ class Hazards:
         """:meth:`find` inside an open writing (an inspection's findings use it)."""
         from .service import new_id
 
-        school_ = self.graph.school(school_id)
+        self.graph.school(school_id)  # an unknown school is refused before anything else
         allowed = self.finders(school_id) | self.office_members()
         self.desk.require(actor, allowed, f"record hazards at school {school_id}")
         data = HazardFound(
@@ -661,16 +698,19 @@ class Hazards:
         )
         state = step(None, record, self.rules)
         messages = []
-        if state.major:
-            for person_id in sorted(self.desk.office_heads()):
-                messages.append(
-                    self._message(
-                        person_id,
-                        f"重大隐患 {data.hazard}：{school_.name}",
-                        f"{school_.name}发现重大安全隐患：{description}（发现人 {actor}）",
-                        urgent=True,
-                    )
-                )
+        if state.major:  # 三.2: reported at once
+            from dualduty.notify.routing import zh_time
+
+            event = self._event(
+                "major-hazard",
+                state,
+                w,
+                record.at,
+                urgent=True,
+                finder=self.graph.person(actor).name,
+                found_at=zh_time(record.at, self.desk.zone),
+            )
+            messages = self._route(event)
         self._append(w, record, state, messages)
         return state
 
@@ -762,8 +802,9 @@ class Hazards:
         """Escalate every overdue hazard one level up its chain; return those escalated.
 
         A hazard climbs at most once per ``rules.escalate_every_days``; each escalation
-        is a :class:`HazardEscalated` record and an outbox message to the post's holder,
-        all in one transaction.
+        is a :class:`HazardEscalated` record and the messages of its ``hazard-escalated``
+        event (by default to the post's holder; to the office's head, saying so, when the
+        post is vacant), all in one transaction.
         """
         self.desk.require(actor, self.office_members(), "escalate hazards (the office does)")
         every = dt.timedelta(days=self.rules.escalate_every_days)
@@ -784,19 +825,18 @@ class Hazards:
                 data = HazardEscalated(state.id, post.id, level, reason)
                 record = Record.of(data, actor=actor, at=now, subjects=self._subjects(state))
                 new = step(state, record, self.rules)
-                messages = []
-                if post.holder is not None:
-                    name = self.graph.school(state.school).name
-                    messages.append(
-                        self._message(
-                            post.holder,
-                            f"隐患督办 {state.id}：{name}（{reason}）",
-                            f"{name}的{'重大' if state.major else '一般'}隐患“{state.description}”"
-                            f"{reason}，提请{post.title}督办。",
-                            urgent=state.major,
-                        )
-                    )
-                self._append(w, record, new, messages)
+                event = self._event(
+                    "hazard-escalated",
+                    state,
+                    w,
+                    now,
+                    urgent=state.major,
+                    parties={"escalation": () if post.holder is None else (post.holder,)},
+                    reason=reason,
+                    post_title=post.title,
+                    escalation_level=level,
+                )
+                self._append(w, record, new, self._route(event))
                 escalated.append(new)
         return escalated
 

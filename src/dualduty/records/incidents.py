@@ -42,6 +42,7 @@ from .service import InvalidTransition
 
 if TYPE_CHECKING:
     from dualduty.model.org import Organisation
+    from dualduty.notify.routing import Event
     from dualduty.storage.store import OutboxMessage, Store
 
     from .service import Desk, Writing
@@ -553,8 +554,10 @@ class IncidentRules:
     timezone: str = attrs.field(default="Asia/Shanghai", validator=_check_zone)
     """The zone an incident's local date and time of occurrence are read in (the
     organisation's; :meth:`of` sets it)."""
-    channel: str = attrs.field(default="console", validator=check_text)
-    """The outbox channel of incident notifications."""
+    channel: str | None = attrs.field(default=None, validator=attrs.validators.optional(check_text))
+    """Send every incident notification through this channel instead of the channels of
+    the routes in force (``None``: the routes', :mod:`dualduty.notify.routing`). Kept from
+    before routing; route incidents in the district file's ``[notify]`` table instead."""
 
     @classmethod
     def of(cls, org: Organisation, **changes: Any) -> IncidentRules:
@@ -1072,7 +1075,7 @@ class Incidents:
             raise InvalidTransition(
                 f"occurred: {occurred!r} must be a date and time with a time zone"
             )
-        school_ = self.graph.school(school_id)
+        self.graph.school(school_id)  # an unknown school is refused before anything else
         how = CameToLight(came_to_light)
         if how is CameToLight.DISCOVERED:
             allowed, what = self.judges(), "record a discovered incident (the office does)"
@@ -1101,18 +1104,20 @@ class Incidents:
                 subjects=[incident(data.incident), *self.desk.school_subjects(school_id)],
             )
             state = step(None, record, self.rules)
-            grade_ = state.grade
             found = f"（{discovered_by or '他人'}发现）" if how is CameToLight.DISCOVERED else ""
-            title_ = f"{grade_.label}事件 {state.id}：{school_.name}{found}"
-            text = (
-                f"{school_.name}于{_when(state.occurred_at, self._zone)}发生"
-                f"{state.category.label}事件：{title}。{_figures_zh(state.figures)}，"
-                f"初定{grade_.label}。（登记人 {actor}）"
-            )
-            w.append(
-                record,
-                self._messages(grade_, title_, text, leader=grade_ >= self.rules.urgent_from),
-            )
+            initial = self.rules.due(ReportStage.INITIAL, state.grade, state.occurred_at)
+            assert initial is not None  # an initial report is always due
+            fields = {
+                "category": state.category.label,
+                "recorder": self.graph.person(actor).name,
+                "found": found,
+                "initial_due": _when(initial, self._zone),
+            }
+            grave = state.grade >= self.rules.urgent_from
+            events = [self._event("incident", state, w, fields)]
+            if grave:  # 较大 and up: the leader too
+                events.append(self._event("incident-grave", state, w, {"raised": ""}))
+            w.append(record, self._route(events))
         return state
 
     def report(
@@ -1158,14 +1163,13 @@ class Incidents:
                 data, actor=actor, at=self.desk.now(at), subjects=self._subjects(state)
             )
             new = step(state, record, self.rules)
-            name = self.graph.school(state.school).name
             raised = new.grade > state.grade and new.grade >= self.rules.urgent_from
-            title_ = f"事件{stage_.label} {state.id}：{name}（{new.grade.label}）"
-            if raised:
-                title_ += f"，由{state.grade.label}升为{new.grade.label}"
-            said = text.rstrip("。")
-            body = f"{name}“{state.title}”{stage_.label}：{said}。{_figures_zh(figures)}。"
-            w.append(record, self._messages(new.grade, title_, body, leader=raised))
+            change = f"，由{state.grade.label}升为{new.grade.label}" if raised else ""
+            fields = {"stage": stage_.label, "text": text.rstrip("。"), "raised": change}
+            events = [self._event("incident-report", new, w, fields)]
+            if raised:  # raised to 较大 or above: the leader too
+                events.append(self._event("incident-grave", new, w, {"raised": change}))
+            w.append(record, self._route(events))
         return new
 
     def determine(
@@ -1222,18 +1226,33 @@ class Incidents:
     def _subjects(self, state: IncidentState) -> list[str]:
         return [incident(state.id), *self.desk.school_subjects(state.school)]
 
-    def _messages(
-        self, grade: Grade, title: str, text: str, *, leader: bool
-    ) -> list[OutboxMessage]:
-        urgent = grade >= self.rules.urgent_from
-        recipients = sorted(self.desk.office_heads())
-        head = self.graph.leader()
-        if leader and head is not None and head.holder is not None:
-            recipients.append(head.holder)
-        return [
-            self.desk.message(self.rules.channel, person_id, title, text, urgent=urgent)
-            for person_id in dict.fromkeys(recipients)
-        ]
+    def _event(self, kind: str, state: IncidentState, w: Writing, fields: dict[str, str]) -> Event:
+        """An event about *state* (as the record *w* appends next makes it)."""
+        from dualduty.notify.routing import Event
+
+        data = {
+            "incident": state.id,
+            "school": state.school,
+            "school_name": self.graph.school(state.school).name,
+            "grade": state.grade.label,
+            "title": state.title,
+            "occurred_at": _when(state.occurred_at, self._zone),
+            "figures": _figures_zh(state.figures),
+            **fields,
+        }
+        return Event(
+            kind,
+            state.id,
+            state.occurred_at,
+            school=state.school,
+            cause=w.next_seq,
+            urgent=state.grade >= self.rules.urgent_from,
+            data=data,
+        )
+
+    def _route(self, events: Iterable[Event]) -> list[OutboxMessage]:
+        """The messages of *events*, in order; from 较大 up they are urgent."""
+        return [m for e in events for m in self.desk.route(e, channel=self.rules.channel)]
 
 
 def _figures_zh(figures: Figures) -> str:

@@ -25,6 +25,7 @@ from .base import Entry, Record
 if TYPE_CHECKING:
     from dualduty.graph import OrgGraph
     from dualduty.model.org import Organisation
+    from dualduty.notify.routing import Event, Router
     from dualduty.storage.store import OutboxMessage, Store, Transaction
 
 __all__ = ["Desk", "InvalidTransition", "PermissionDenied", "Writing"]
@@ -95,14 +96,25 @@ class Desk:
     :param org: the organisation whose posts decide who may do what.
     :param clock: the current time when a command gives no ``at`` (default: now in the
         organisation's time zone).
+    :param router: turns the commands' events into outbox messages (default: a
+        :class:`~dualduty.notify.routing.Router` of the organisation's ``[notify]`` routes
+        and the routes plugins add, made when first needed).
     """
 
-    def __init__(self, store: Store, org: Organisation, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        org: Organisation,
+        *,
+        clock: Clock | None = None,
+        router: Router | None = None,
+    ) -> None:
         from dualduty.graph import OrgGraph
 
         self.store = store
         self.org = org
         self.graph: OrgGraph = OrgGraph(org)
+        self._router = router
         self.zone = zoneinfo.ZoneInfo(org.timezone)
         self.clock: Clock = clock or (lambda: dt.datetime.now(self.zone))
         self._writing: Writing | None = None
@@ -257,13 +269,21 @@ class Desk:
             self._school_subjects[school_id] = found
         return list(found)
 
-    def message(
-        self, channel: str, recipient: str, title: str, text: str, *, urgent: bool
-    ) -> OutboxMessage:
-        """An outbox message."""
-        from dualduty.storage.store import OutboxMessage
+    # -- notifications ---------------------------------------------------------------------
 
-        return OutboxMessage(channel, recipient, title, text, urgent=urgent)
+    @property
+    def router(self) -> Router:
+        """The router the commands' notifications go through."""
+        if self._router is None:
+            from dualduty.notify.routing import Router, plugin_routes
+
+            self._router = Router(self.org, graph=self.graph, extra_routes=plugin_routes(self.org))
+        return self._router
+
+    def route(self, event: Event, *, channel: str | None = None) -> list[OutboxMessage]:
+        """The outbox messages of *event* (through *channel* instead of the routes', if
+        given), to append with the record that causes it."""
+        return self.router.route(event, channel=channel)
 
 
 def new_id(writing: Writing, prefix: str, given: str | None, subject_type: str) -> str:

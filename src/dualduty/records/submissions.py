@@ -67,15 +67,18 @@ class Reports:
     :param org: the organisation whose posts decide who may submit.
     :param desk: share the desk of other services (their batches and clock) instead of
         making one.
-    :param channel: the outbox channel telling the office a report came in.
+    :param channel: send the message telling the office a report came in through this
+        channel instead of the routes' (``None``: the routes in force, event
+        ``report-submitted``; :mod:`dualduty.notify.routing`).
 
     Who may submit a unit's report: the people holding its posts (the section head and
     staff); for the leading group's office, the office's people (its head and its seat's
     staff). A unit submits one report per year and quarter; a second submission is
     refused unless it is marked a revision (``revision=True``), which is recorded beside
     the first, so the time of the first submission — what decides whether the report was
-    on time — never changes. Each submission puts a message to the office's head in the
-    outbox, in the same transaction.
+    on time — never changes. Each submission puts the messages of its
+    ``report-submitted`` event (by default to the office's head) in the outbox, in the same
+    transaction.
     """
 
     def __init__(
@@ -84,7 +87,7 @@ class Reports:
         org: Organisation,
         *,
         desk: Desk | None = None,
-        channel: str = "console",
+        channel: str | None = None,
     ) -> None:
         from .service import Desk
 
@@ -156,6 +159,8 @@ class Reports:
                 f"the report for {year} Q{quarter} cannot be submitted before the quarter "
                 f"begins ({begins.isoformat()})"
             )
+        from dualduty.notify.routing import Event
+
         with self.desk.writing() as w:
             self.desk.require(
                 actor, self.submitters(unit_id), f"submit the quarterly report of {unit_id}"
@@ -183,19 +188,24 @@ class Reports:
             record = Record.of(
                 data, actor=actor, at=when, subjects=[report(report_id), unit(unit_id)]
             )
-            what = "修订" if earlier else "报送"
-            messages = [
-                self.desk.message(
-                    self.channel,
-                    person_id,
-                    f"季度报告{what}：{title}",
-                    f"{found.name}{what}{year}年第{quarter}季度学校安全工作书面报告"
-                    f"（{report_id}，报送人 {actor}）。",
-                    urgent=False,
-                )
-                for person_id in sorted(self.desk.office_heads())
-            ]
-            entry = w.append(record, messages)
+            event = Event(
+                "report-submitted",
+                report_id,
+                when,
+                unit=unit_id,
+                cause=w.next_seq,
+                data={
+                    "report": report_id,
+                    "unit": unit_id,
+                    "unit_name": found.name,
+                    "year": year,
+                    "quarter": quarter,
+                    "title": title,
+                    "action": "修订" if earlier else "报送",
+                    "submitter": self.graph.person(actor).name,
+                },
+            )
+            entry = w.append(record, self.desk.route(event, channel=self.channel))
         return SubmittedReport(data, entry.seq, actor, when, len(earlier))
 
     # -- reading -----------------------------------------------------------------------

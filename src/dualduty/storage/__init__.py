@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import GENESIS, MessageRow, Query, Row, StoreBackend, StoreError, Writer
+from .base import (
+    GENESIS,
+    STATES,
+    AttemptRow,
+    MessageRow,
+    Query,
+    Row,
+    Settlement,
+    StoreBackend,
+    StoreError,
+    Writer,
+)
 from .store import (
     AppendObserverError,
+    OutboxAttempt,
     OutboxItem,
     OutboxMessage,
     Store,
@@ -20,12 +32,16 @@ from .store import (
 
 __all__ = [
     "GENESIS",
+    "STATES",
     "AppendObserverError",
+    "AttemptRow",
     "MessageRow",
+    "OutboxAttempt",
     "OutboxItem",
     "OutboxMessage",
     "Query",
     "Row",
+    "Settlement",
     "Store",
     "StoreBackend",
     "StoreError",

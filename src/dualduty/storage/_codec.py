@@ -479,6 +479,29 @@ def check_chain(rows: Iterable[Row], prev: str = GENESIS, seq: int = 0) -> tuple
     return good, None
 
 
-def new_message_row(seq: int, channel: str, recipient: str, body: bytes, now_ts: int) -> MessageRow:
-    """A pending outbox row, before the backend assigns its id."""
-    return MessageRow(0, seq, channel, recipient, body, "pending", 0, now_ts, now_ts, "")
+def new_message_row(
+    seq: int,
+    channel: str,
+    recipient: str,
+    body: bytes,
+    now_ts: int,
+    *,
+    key: str | None = None,
+    urgent: bool = False,
+    due_ts: int | None = None,
+) -> MessageRow:
+    """A pending outbox row, before the backend assigns its id (due at *due_ts*, or now)."""
+    return MessageRow(
+        0,
+        seq,
+        channel,
+        recipient,
+        body,
+        "pending",
+        0,
+        now_ts if due_ts is None else due_ts,
+        now_ts,
+        "",
+        key,
+        urgent,
+    )

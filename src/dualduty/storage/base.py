@@ -19,10 +19,18 @@ import attrs
 from dualduty.errors import DualdutyError
 
 __all__ = [
+    "CLAIMED",
+    "DEAD",
+    "DELIVERED",
     "GENESIS",
+    "OUTCOMES",
+    "PENDING",
+    "STATES",
+    "AttemptRow",
     "MessageRow",
     "Query",
     "Row",
+    "Settlement",
     "StoreBackend",
     "StoreError",
     "Writer",
@@ -51,8 +59,21 @@ class Row(NamedTuple):
     hash: str
 
 
+#: The states of an outbox message (see :class:`MessageRow`).
+PENDING, CLAIMED, DELIVERED, DEAD = "pending", "claimed", "delivered", "dead"
+#: Every outbox state, in the order a message passes through them.
+STATES: tuple[str, ...] = (PENDING, CLAIMED, DELIVERED, DEAD)
+#: What an attempt (or a claim handed back) comes to (see :class:`Settlement`).
+OUTCOMES: tuple[str, ...] = ("delivered", "retry", "dead", "release")
+
+
 class MessageRow(NamedTuple):
-    """One notification in the outbox, as a backend stores it."""
+    """One notification in the outbox, as a backend stores it.
+
+    The fields after ``detail`` were added with the dispatcher (schema version 3 of the
+    SQLite store); they have defaults, so code that builds rows with the first ten keeps
+    working.
+    """
 
     id: int
     """Assigned by the backend when inserted (0 before)."""
@@ -63,13 +84,70 @@ class MessageRow(NamedTuple):
     body: bytes
     """The message as JSON."""
     state: str
-    """``pending``, ``delivered`` or ``failed``."""
+    """``pending`` (waiting for its time), ``claimed`` (a dispatcher holds it),
+    ``delivered`` or ``dead`` (given up: the dead-letter state)."""
     attempts: int
+    """Delivery attempts since it was queued (or last re-queued from ``dead``)."""
     next_ts: int
-    """When it may next be tried, in microseconds since the epoch."""
+    """When it may next be tried, in microseconds since the epoch: the retry schedule."""
     created_ts: int
     detail: str
-    """What the last attempt said (provider code, error)."""
+    """What the last attempt said (the provider's message, an error)."""
+    key: str | None = None
+    """The idempotency key: the outbox holds at most one message per key, in any state."""
+    urgent: bool = False
+    """Claimed before every message that is not."""
+    claimed_until: int = 0
+    """While ``claimed``: when the claim (a lease) runs out, in microseconds since the
+    epoch; a claim that ran out may be claimed again. It also tells one claim from the
+    next, so it is the claim's token. ``0`` when not claimed."""
+    provider_code: str | None = None
+    """The provider's code of the last attempt (an HTTP status, ``errcode``, SMTP reply)."""
+    delivered_ts: int | None = None
+    """When it was delivered."""
+    digest: int | None = None
+    """The id of the digest message that carries it, when it was merged into one; a digest
+    message names itself. A message held by its digest is ``claimed`` with no lease, and
+    becomes ``delivered`` or ``dead`` with its digest."""
+
+
+class Settlement(NamedTuple):
+    """What became of one claimed message (:meth:`StoreBackend.settle`)."""
+
+    id: int
+    """The message."""
+    claim: int
+    """The ``claimed_until`` it was claimed with (the claim's token)."""
+    outcome: str
+    """``delivered``; ``retry`` (pending again at ``next_ts``); ``dead``; or ``release``:
+    handed back untried, pending again at ``next_ts`` (a rate limit, a lease running
+    short). Only the first three are attempts: they count and are logged."""
+    ts: int
+    """When the attempt was made (microseconds since the epoch)."""
+    next_ts: int = 0
+    """For ``retry`` and ``release``: when it may be tried again."""
+    attempt: int = 0
+    """The attempt's number (the claimed row's ``attempts`` + 1); 0 for ``release``."""
+    provider_code: str | None = None
+    detail: str = ""
+    duration_us: int = 0
+    """How long the attempt took, in microseconds."""
+
+
+class AttemptRow(NamedTuple):
+    """One delivery attempt in the attempts log."""
+
+    message: int
+    """The outbox message's id."""
+    n: int
+    """Its attempt number, from 1 (again from 1 after it was re-queued from ``dead``)."""
+    ts: int
+    """When it was made, in microseconds since the epoch."""
+    outcome: str
+    """``delivered``, ``retry`` or ``dead``."""
+    provider_code: str | None
+    detail: str
+    duration_us: int
 
 
 @attrs.frozen
@@ -97,7 +175,12 @@ class Writer(Protocol):
         """
 
     def insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
-        """Add sealed rows and their outbox messages to the transaction."""
+        """Add sealed rows and their outbox messages to the transaction.
+
+        A message whose ``key`` the outbox already holds (in any state), or that an
+        earlier message of the transaction has, is left out: the outbox holds at most
+        one message per key.
+        """
 
 
 @runtime_checkable
@@ -139,13 +222,97 @@ class StoreBackend(Protocol):
     def count(self) -> int:
         """How many rows the store holds."""
 
+    # -- the outbox -------------------------------------------------------------------
+    #
+    # Every method below that writes runs in a transaction of its own (like `writing`,
+    # it refuses to run while this connection has a transaction open) and is all or
+    # nothing. Times are microseconds since the epoch, from the caller's clock.
+
     def messages(self, state: str | None = None, limit: int | None = None) -> list[MessageRow]:
-        """Outbox messages (all, or in one state), oldest first."""
+        """Outbox messages (all, or in one state), by ``id``."""
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages are in each state: every one of :data:`STATES`, 0 if none."""
+
+    def enqueue(self, messages: Sequence[MessageRow]) -> list[int | None]:
+        """Add *messages* to the outbox (outside any record's transaction).
+
+        A message whose ``key`` the outbox already holds, in any state (or that an
+        earlier message of *messages* has), is not added. Like :meth:`Writer.insert`,
+        which does the same inside a record's transaction.
+
+        :returns: for each message, its new ``id``, or ``None`` if it was not added.
+        """
+
+    def claim(self, now_ts: int, until_ts: int, limit: int) -> list[MessageRow]:
+        """Claim up to *limit* due messages for one dispatcher, atomically.
+
+        Due: ``pending`` with ``next_ts <= now_ts``, or ``claimed`` with a lease that ran
+        out (``claimed_until <= now_ts``; not one held by its digest). Taken urgent
+        first, then by ``next_ts``, then by ``id``; each becomes ``claimed`` with
+        ``claimed_until = until_ts`` and is returned so. Two dispatchers, in any
+        processes, never both claim a message while its claim holds.
+        """
+
+    def settle(self, settlements: Sequence[Settlement]) -> list[bool]:
+        """Record what became of claimed messages, all in one transaction.
+
+        For each :class:`Settlement`: ``delivered`` makes the message ``delivered``
+        (``attempts`` + 1, ``delivered_ts``, ``provider_code``, ``detail``) unless it
+        already is, whoever holds it now: the provider took it. ``retry`` makes it
+        ``pending`` again at ``next_ts``, ``dead`` makes it ``dead`` (both ``attempts``
+        + 1, with the code and detail), and ``release`` makes it ``pending`` at
+        ``next_ts`` untouched otherwise — these three only while the claim still holds
+        (``claimed`` with ``claimed_until == claim``). Every ``delivered``, ``retry``
+        and ``dead`` is appended to the attempts log, applied or not.
+
+        When the message is a digest (its ``digest`` is its own ``id``), ``delivered``
+        and ``dead`` apply to the messages it carries too (their ``attempts`` unchanged,
+        their ``detail`` naming the digest).
+
+        :returns: for each settlement, whether it changed the message.
+        """
+
+    def merge(self, ids: Sequence[int], claim: int, digest: MessageRow) -> int | None:
+        """Carry the claimed messages *ids* in one new *digest* message, atomically.
+
+        Only when every one of them is held by this claim (``claimed`` with
+        ``claimed_until == claim``) and is carried by no digest yet: then *digest* is
+        inserted ``claimed`` under the same claim, its ``digest`` set to its own id, and
+        each message's ``digest`` to that id (they stay ``claimed``, held by the digest,
+        with ``claimed_until`` 0).
+
+        :returns: the digest's id, or ``None`` (nothing changed) if one was not held.
+        """
+
+    def requeue_dead(self, now_ts: int, ids: Sequence[int] | None = None) -> int:
+        """Make ``dead`` messages (all, or those of *ids*) ``pending`` again, due at
+        *now_ts* with ``attempts`` 0. A dead message carried by a digest is re-queued with
+        its digest: the digest becomes ``pending``, the messages it carries ``claimed``
+        (held by it) again.
+
+        :returns: how many messages changed state.
+        """
+
+    def attempts(
+        self,
+        message: int | None = None,
+        *,
+        channel: str | None = None,
+        since_ts: int | None = None,
+    ) -> list[AttemptRow]:
+        """The attempts log (of one message, of one channel's messages, from a time on),
+        in the order the attempts were logged."""
 
     def update_message(
         self, message_id: int, *, state: str, attempts: int, next_ts: int, detail: str
     ) -> None:
-        """Record the outcome of a delivery attempt."""
+        """Set a message's state, attempts, next try and detail (for
+        :meth:`Store.mark() <dualduty.storage.Store.mark>`; a dispatcher uses
+        :meth:`claim` and :meth:`settle`).
+
+        :raises KeyError: if there is no such message.
+        """
 
     def close(self) -> None:
         """Release connections and files."""

@@ -30,12 +30,28 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .base import GENESIS, MessageRow, Query, Row, StoreError, index_differs, index_stray
+import orjson
+
+from .base import (
+    CLAIMED,
+    DEAD,
+    GENESIS,
+    PENDING,
+    STATES,
+    AttemptRow,
+    MessageRow,
+    Query,
+    Row,
+    Settlement,
+    StoreError,
+    index_differs,
+    index_stray,
+)
 
 __all__ = ["OLDEST_READABLE", "SCHEMA_VERSION", "SqliteBackend", "path_of"]
 
@@ -49,7 +65,82 @@ _SQLITE_NOTADB = 26
 
 _SEP = "\x1f"  # joins subjects in the records table (ids never contain it)
 
-MIGRATIONS: tuple[str, ...] = (
+_V3_COLUMNS = """
+    ALTER TABLE outbox ADD COLUMN key TEXT;
+    ALTER TABLE outbox ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN provider_code TEXT;
+    ALTER TABLE outbox ADD COLUMN delivered_ts INTEGER;
+    ALTER TABLE outbox ADD COLUMN digest INTEGER
+    """
+
+_V3_TABLES = """
+    DROP INDEX outbox_state;
+    CREATE INDEX outbox_due ON outbox (urgent DESC, next_ts, id) WHERE state = 'pending';
+    CREATE INDEX outbox_lease ON outbox (claimed_until) WHERE state = 'claimed';
+    CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
+    CREATE UNIQUE INDEX outbox_key ON outbox (key);
+    CREATE INDEX outbox_digest ON outbox (digest) WHERE digest IS NOT NULL;
+    CREATE TABLE attempts (
+        message       INTEGER NOT NULL,
+        n             INTEGER NOT NULL,
+        ts            INTEGER NOT NULL,
+        outcome       TEXT    NOT NULL,
+        provider_code TEXT,
+        detail        TEXT    NOT NULL,
+        duration_us   INTEGER NOT NULL
+    );
+    CREATE INDEX attempts_message ON attempts (message)
+    """
+
+
+def _statements(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _outbox_v3(db: sqlite3.Connection) -> None:
+    """Schema version 3: the outbox as the dispatcher needs it.
+
+    Existing messages keep their state, but ``failed`` is now ``dead``; each takes its
+    ``key`` and ``urgent`` from its body. Messages queued twice under one key (before
+    keys were unique) keep the first; a later copy still pending is made ``dead`` with
+    a detail saying why, so that it is not sent twice (``--retry-dead`` would send it).
+    """
+    _statements(db, _V3_COLUMNS)
+    first: dict[str, int] = {}
+    changes = []
+    for message_id, body, old_state, old_detail in db.execute(
+        "SELECT id, body, state, detail FROM outbox ORDER BY id"
+    ).fetchall():
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            doc = None
+        doc = doc if isinstance(doc, dict) else {}
+        key = doc.get("key") if isinstance(doc.get("key"), str) else None
+        state = DEAD if old_state == "failed" else old_state
+        detail = old_detail
+        if key is not None:
+            if key in first:
+                if state == PENDING:
+                    state = DEAD
+                    detail = (
+                        f"not sent: a copy of outbox message {first[key]} (the same key), "
+                        "queued before the outbox held one message per key"
+                    )
+                key = None
+            else:
+                first[key] = message_id
+        changes.append((key, int(doc.get("urgent") is True), state, detail, message_id))
+    db.executemany(
+        "UPDATE outbox SET key = ?, urgent = ?, state = ?, detail = ? WHERE id = ?", changes
+    )
+    _statements(db, _V3_TABLES)
+
+
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     # 1: records, their subject index, the outbox; records are append-only.
     """
     CREATE TABLE records (
@@ -93,12 +184,31 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER subjects_no_delete BEFORE DELETE ON subjects
         BEGIN SELECT RAISE(ABORT, 'dualduty records are append-only'); END;
     """,
+    # 3: the dispatcher's outbox: idempotency keys, claims (leases), digests, the
+    # provider's code, and the attempts log (see _outbox_v3).
+    _outbox_v3,
 )
 
 #: The schema version this dualduty writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The oldest schema version a read-only open reads as it is (without migrating).
 OLDEST_READABLE = 1
+#: The schema version from which the outbox has the dispatcher's columns and the
+#: attempts log (older files opened read-only show their messages with the defaults).
+_OUTBOX_VERSION = 3
+
+_MESSAGE_COLUMNS = (
+    "id, seq, channel, recipient, body, state, attempts, next_ts, created_ts, detail, "
+    "key, urgent, claimed_until, provider_code, delivered_ts, digest"
+)
+_OLD_MESSAGE_COLUMNS = (
+    "id, seq, channel, recipient, body, state, attempts, next_ts, created_ts, detail"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO outbox (seq, channel, recipient, body, state, attempts, next_ts, created_ts, "
+    "detail, key, urgent, claimed_until, provider_code, delivered_ts, digest) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
 
 # A file opened `immutable` is read without locks; it must not change meanwhile. Its
 # modification time is what shows a change, so it must lie in the past by more than the
@@ -151,11 +261,7 @@ class _SqliteWriter:
             [(s, r[0]) for r in rows for s in r[4]],
         )
         if messages:
-            db.executemany(
-                "INSERT INTO outbox (seq, channel, recipient, body, state, attempts, next_ts, "
-                "created_ts, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [m[1:] for m in messages],
-            )
+            db.executemany(_INSERT_MESSAGE, [m[1:] for m in messages])
 
 
 class SqliteBackend:
@@ -179,6 +285,9 @@ class SqliteBackend:
         path = path_of(url)
         self.path = path
         self._fingerprint: tuple[int, int, int, int] | None = None
+        self.schema = SCHEMA_VERSION
+        """The schema version of the file as it is read (older when read-only)."""
+        self._relaxed = False  # synchronous = NORMAL, for the outbox's bookkeeping
         where = f"store {url}"
         if not path.parent.is_dir():
             raise StoreError(f"{where}: the directory {str(path.parent)!r} does not exist")
@@ -287,6 +396,7 @@ class SqliteBackend:
                 f"dualduty knows up to {SCHEMA_VERSION}). Upgrade dualduty to open it."
             )
         if readonly:
+            self.schema = version
             # An older schema is read as it is: verifying must not need the right to write.
             if version < OLDEST_READABLE:
                 raise StoreError(
@@ -306,9 +416,10 @@ class SqliteBackend:
             db.execute("BEGIN IMMEDIATE")
             version = db.execute("PRAGMA user_version").fetchone()[0]  # another may have won
             for step in MIGRATIONS[version:]:
-                for statement in step.split(";\n"):
-                    if statement.strip():
-                        db.execute(statement)
+                if callable(step):
+                    step(db)
+                else:
+                    _statements(db, step)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
@@ -318,7 +429,9 @@ class SqliteBackend:
             raise StoreError(f"{where}: cannot create or migrate the schema: {exc}") from None
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[_SqliteWriter]:
+    def writing(self, *, relaxed: bool = False) -> Iterator[_SqliteWriter]:
+        """A write transaction, committed with ``synchronous = FULL`` (durable), or as it
+        is set when *relaxed* (the outbox's bookkeeping, see :meth:`settle`)."""
         db = self.db
         if self.readonly:
             raise StoreError(f"store {self.url}: opened read-only; cannot write")
@@ -328,6 +441,9 @@ class SqliteBackend:
                 "(transactions do not nest)"
             )
         try:
+            if self._relaxed and not relaxed:  # back to durable commits
+                db.execute("PRAGMA synchronous = FULL")
+                self._relaxed = False
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"store {self.url}: cannot start writing: {exc}") from None
@@ -420,17 +536,268 @@ class SqliteBackend:
         self._check_unchanged()
         return found
 
+    # -- the outbox -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _outbox_tx(self, *, bookkeeping: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction for the outbox; SQLite's errors become StoreErrors.
+
+        *bookkeeping*: the dispatcher's claims and outcomes, committed with ``synchronous
+        = NORMAL`` (see :meth:`settle`); everything else keeps ``FULL``.
+        """
+        db = self.db
+        try:
+            if bookkeeping and not self._relaxed and not db.in_transaction and not self.readonly:
+                db.execute("PRAGMA synchronous = NORMAL")
+                self._relaxed = True
+            with self.writing(relaxed=bookkeeping):
+                yield db
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.url}: cannot write the outbox: {exc}") from exc
+
     def messages(self, state: str | None = None, limit: int | None = None) -> list[MessageRow]:
-        sql = "SELECT * FROM outbox"
+        if self.schema < _OUTBOX_VERSION:
+            found = self._old_messages(state, limit)
+        else:
+            sql = f"SELECT {_MESSAGE_COLUMNS} FROM outbox"
+            params: list[object] = []
+            if state in STATES:  # written out, so that a partial index on it is used
+                sql += f" WHERE state = '{state}'"
+            elif state is not None:
+                sql += " WHERE state = ?"
+                params.append(state)
+            sql += " ORDER BY id"
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(limit)
+            found = [_message(m) for m in self.db.execute(sql, params)]
+        self._check_unchanged()
+        return found
+
+    def _old_messages(self, state: str | None, limit: int | None) -> list[MessageRow]:
+        """The messages of a file of an older schema, opened read-only, as they read now."""
+        rows = self.db.execute(f"SELECT {_OLD_MESSAGE_COLUMNS} FROM outbox ORDER BY id")
+        found = []
+        for r in rows:
+            m = MessageRow(*r)
+            if m.state == "failed":
+                m = m._replace(state=DEAD)
+            if state is None or m.state == state:
+                found.append(m)
+        return found if limit is None else found[:limit]
+
+    def outbox_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATES, 0)
+        if self.schema < _OUTBOX_VERSION:
+            for m in self._old_messages(None, None):
+                counts[m.state] = counts.get(m.state, 0) + 1
+        else:
+            for state, n in self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state"):
+                counts[state] = n
+        self._check_unchanged()
+        return counts
+
+    def enqueue(self, messages: Sequence[MessageRow]) -> list[int | None]:
+        ids: list[int | None] = []
+        with self._outbox_tx() as db:
+            for m in messages:
+                cur = db.execute(_INSERT_MESSAGE, m[1:])
+                ids.append(cur.lastrowid if cur.rowcount == 1 else None)
+        return ids
+
+    def claim(self, now_ts: int, until_ts: int, limit: int) -> list[MessageRow]:
+        if limit <= 0:
+            return []
+        with self._outbox_tx(bookkeeping=True) as db:
+            due = [
+                _message(m)
+                for m in db.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM outbox WHERE state = 'pending' "
+                    "AND next_ts <= ? ORDER BY urgent DESC, next_ts, id LIMIT ?",
+                    (now_ts, limit),
+                )
+            ]
+            due += [
+                _message(m)
+                for m in db.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM outbox WHERE state = 'claimed' "
+                    "AND claimed_until <= ? AND (digest IS NULL OR digest = id) "
+                    "ORDER BY urgent DESC, next_ts, id LIMIT ?",
+                    (now_ts, limit),
+                )
+            ]
+            due.sort(key=lambda m: (not m.urgent, m.next_ts, m.id))
+            claimed = [m._replace(state=CLAIMED, claimed_until=until_ts) for m in due[:limit]]
+            db.executemany(
+                "UPDATE outbox SET state = 'claimed', claimed_until = ? WHERE id = ?",
+                [(until_ts, m.id) for m in claimed],
+            )
+        return claimed
+
+    def settle(self, settlements: Sequence[Settlement]) -> list[bool]:
+        """Record outcomes (see :meth:`StoreBackend.settle`).
+
+        Claims, outcomes and digests are committed in write-ahead-log mode with
+        ``synchronous = NORMAL``: durable when the process dies (killed, crashed), not
+        synced to the disk at each commit. A power cut or a crash of the operating system
+        may then undo the last ones before the next sync (any commit with ``FULL``, a
+        record's, syncs all before it): a message would be claimed and sent again — never
+        lost, since queuing one is committed with ``FULL``. A sync per outcome would cap
+        a dispatcher at a few hundred messages a second on most disks.
+        """
+        done = []
+        with self._outbox_tx(bookkeeping=True) as db:
+            attempts = [
+                (s.id, s.attempt, s.ts, s.outcome, s.provider_code, s.detail, s.duration_us)
+                for s in settlements
+                if s.outcome != "release"
+            ]
+            db.executemany(
+                "INSERT INTO attempts (message, n, ts, outcome, provider_code, detail, "
+                "duration_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                attempts,
+            )
+            for s in settlements:
+                done.append(self._settle(db, s))
+        return done
+
+    @staticmethod
+    def _settle(db: sqlite3.Connection, s: Settlement) -> bool:
+        held = "state = 'claimed' AND claimed_until = ?"
+        if s.outcome == "delivered":
+            cur = db.execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
+                "delivered_ts = ?, provider_code = ?, detail = ?, claimed_until = 0 "
+                "WHERE id = ? AND state != 'delivered'",
+                (s.ts, s.provider_code, s.detail, s.id),
+            )
+        elif s.outcome == "retry":
+            cur = db.execute(
+                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_ts = ?, "
+                f"provider_code = ?, detail = ?, claimed_until = 0 WHERE id = ? AND {held}",
+                (s.next_ts, s.provider_code, s.detail, s.id, s.claim),
+            )
+        elif s.outcome == "dead":
+            cur = db.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, "
+                f"provider_code = ?, detail = ?, claimed_until = 0 WHERE id = ? AND {held}",
+                (s.provider_code, s.detail, s.id, s.claim),
+            )
+        elif s.outcome == "release":
+            cur = db.execute(
+                "UPDATE outbox SET state = 'pending', next_ts = ?, claimed_until = 0 "
+                f"WHERE id = ? AND {held}",
+                (s.next_ts, s.id, s.claim),
+            )
+        else:
+            raise ValueError(f"unknown outcome {s.outcome!r}")
+        if cur.rowcount != 1:
+            return False
+        if s.outcome == "delivered":  # the messages it carries, if it is a digest
+            db.execute(
+                "UPDATE outbox SET state = 'delivered', delivered_ts = ?, provider_code = ?, "
+                "detail = ? WHERE digest = ? AND id != ?",
+                (s.ts, s.provider_code, f"delivered in digest {s.id}", s.id, s.id),
+            )
+        elif s.outcome == "dead":
+            db.execute(
+                "UPDATE outbox SET state = 'dead', provider_code = ?, detail = ? "
+                "WHERE digest = ? AND id != ?",
+                (
+                    s.provider_code,
+                    f"carried by digest {s.id}, which is dead: {s.detail}",
+                    s.id,
+                    s.id,
+                ),
+            )
+        return True
+
+    def merge(self, ids: Sequence[int], claim: int, digest: MessageRow) -> int | None:
+        unique = sorted(set(ids))
+        if not unique:
+            return None
+        with self._outbox_tx(bookkeeping=True) as db:
+            for message_id in unique:
+                held = db.execute(
+                    "SELECT 1 FROM outbox WHERE id = ? AND state = 'claimed' "
+                    "AND claimed_until = ? AND digest IS NULL",
+                    (message_id, claim),
+                ).fetchone()
+                if held is None:
+                    return None
+            row = digest._replace(state=CLAIMED, claimed_until=claim, digest=None)
+            cur = db.execute(_INSERT_MESSAGE, row[1:])
+            if cur.rowcount != 1:
+                return None
+            new = cur.lastrowid
+            assert new is not None
+            db.execute("UPDATE outbox SET digest = ? WHERE id = ?", (new, new))
+            db.executemany(
+                "UPDATE outbox SET digest = ?, claimed_until = 0 WHERE id = ?",
+                [(new, i) for i in unique],
+            )
+        return new
+
+    def requeue_dead(self, now_ts: int, ids: Sequence[int] | None = None) -> int:
+        changed = 0
+        with self._outbox_tx() as db:
+            if ids is None:
+                dead = db.execute("SELECT id, digest FROM outbox WHERE state = 'dead'").fetchall()
+            else:
+                dead = [
+                    r
+                    for i in sorted(set(ids))
+                    for r in db.execute(
+                        "SELECT id, digest FROM outbox WHERE id = ? AND state = 'dead'", (i,)
+                    )
+                ]
+            for target in sorted({d if d is not None else i for i, d in dead}):
+                cur = db.execute(
+                    "UPDATE outbox SET state = 'pending', next_ts = ?, attempts = 0, "
+                    "claimed_until = 0 WHERE id = ? AND state = 'dead'",
+                    (now_ts, target),
+                )
+                if cur.rowcount != 1:
+                    continue
+                changed += 1
+                cur = db.execute(
+                    "UPDATE outbox SET state = 'claimed', claimed_until = 0 "
+                    "WHERE digest = ? AND id != ? AND state = 'dead'",
+                    (target, target),
+                )
+                changed += cur.rowcount
+        return changed
+
+    def attempts(
+        self,
+        message: int | None = None,
+        *,
+        channel: str | None = None,
+        since_ts: int | None = None,
+    ) -> list[AttemptRow]:
+        if self.schema < _OUTBOX_VERSION:
+            return []
+        where = ["1"]
         params: list[object] = []
-        if state is not None:
-            sql += " WHERE state = ?"
-            params.append(state)
-        sql += " ORDER BY id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        found = [MessageRow(*m) for m in self.db.execute(sql, params)]
+        if message is not None:
+            where.append("a.message = ?")
+            params.append(message)
+        if since_ts is not None:
+            where.append("a.ts >= ?")
+            params.append(since_ts)
+        source = "attempts a"
+        if channel is not None:
+            source += " JOIN outbox o ON o.id = a.message"
+            where.append("o.channel = ?")
+            params.append(channel)
+        found = [
+            AttemptRow(*r)
+            for r in self.db.execute(
+                "SELECT a.message, a.n, a.ts, a.outcome, a.provider_code, a.detail, "
+                f"a.duration_us FROM {source} WHERE {' AND '.join(where)} ORDER BY a.rowid",
+                params,
+            )
+        ]
         self._check_unchanged()
         return found
 
@@ -439,7 +806,8 @@ class SqliteBackend:
     ) -> None:
         with self.writing():
             cur = self.db.execute(
-                "UPDATE outbox SET state = ?, attempts = ?, next_ts = ?, detail = ? WHERE id = ?",
+                "UPDATE outbox SET state = ?, attempts = ?, next_ts = ?, detail = ?, "
+                "claimed_until = 0 WHERE id = ?",
                 (state, attempts, next_ts, detail, message_id),
             )
             if cur.rowcount != 1:
@@ -447,6 +815,11 @@ class SqliteBackend:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _message(r: Any) -> MessageRow:
+    """A row of ``SELECT {_MESSAGE_COLUMNS}`` as a message."""
+    return MessageRow._make((*r[:11], bool(r[11]), *r[12:]))
 
 
 def _uri(path: Path, option: str) -> str:

@@ -14,10 +14,22 @@ from dualduty.model._checks import check_text
 from dualduty.records.base import Entry, Record
 
 from ._codec import Codec, check_chain, new_message_row, to_ts
-from .base import GENESIS, MessageRow, Query, Row, StoreBackend, StoreError
+from .base import (
+    DEAD,
+    GENESIS,
+    STATES,
+    AttemptRow,
+    MessageRow,
+    Query,
+    Row,
+    Settlement,
+    StoreBackend,
+    StoreError,
+)
 
 __all__ = [
     "AppendObserverError",
+    "OutboxAttempt",
     "OutboxItem",
     "OutboxMessage",
     "Store",
@@ -58,10 +70,51 @@ class OutboxItem:
     """The ``seq`` of the entry whose transaction wrote it (0 if none)."""
     message: OutboxMessage
     state: str
+    """``pending``, ``claimed``, ``delivered`` or ``dead`` (see :doc:`/reference/outbox`)."""
     attempts: int
     next_attempt: dt.datetime
+    """When it may be tried (again): the retry schedule."""
     created: dt.datetime
     detail: str
+    """What the last attempt said."""
+    provider_code: str | None = None
+    """The provider's code of the last attempt."""
+    claimed_until: dt.datetime | None = None
+    """While ``claimed``: when the claim runs out (``None`` for a message held by its
+    digest, and when not claimed)."""
+    delivered: dt.datetime | None = None
+    """When it was delivered."""
+    digest: int | None = None
+    """The id of the digest message carrying it (a digest names itself)."""
+
+    @property
+    def is_digest(self) -> bool:
+        """Whether this is a digest message, carrying others."""
+        return self.digest == self.id
+
+    @property
+    def claim(self) -> int:
+        """The token of the claim that holds it, for :attr:`Settlement.claim
+        <dualduty.storage.Settlement.claim>`: :attr:`claimed_until` in microseconds since
+        the epoch (0 when not claimed)."""
+        return 0 if self.claimed_until is None else to_ts(self.claimed_until)
+
+
+@attrs.frozen
+class OutboxAttempt:
+    """One delivery attempt, from the attempts log (:meth:`Store.attempts`)."""
+
+    message: int
+    """The outbox message's id."""
+    n: int
+    """Its attempt number, from 1 (again from 1 after it was re-queued from ``dead``)."""
+    at: dt.datetime
+    outcome: str
+    """``delivered``, ``retry`` or ``dead``."""
+    provider_code: str | None
+    detail: str
+    duration: float
+    """Seconds the attempt took."""
 
 
 @attrs.frozen
@@ -156,15 +209,30 @@ class Transaction:
             self.records.append(record)
         self._seq, self._prev = seq, prev
 
-    def enqueue(self, message: OutboxMessage, *, cause: Entry | None = None) -> None:
-        """Put a notification in the outbox, in the same transaction as its cause."""
+    def enqueue(
+        self,
+        message: OutboxMessage,
+        *,
+        cause: Entry | None = None,
+        due: dt.datetime | None = None,
+    ) -> None:
+        """Put a notification in the outbox, in the same transaction as its cause.
+
+        A message whose ``key`` the outbox already holds, in any state,
+        is left out when the transaction commits (so is a second one with the same key in
+        this transaction): the same notification is never queued twice.
+
+        :param cause: the entry that caused it (default: the last appended, if any).
+        :param due: when it may first be delivered (default: at once).
+        """
         self._check_open()
-        if not isinstance(message, OutboxMessage):
-            raise TypeError(f"expected an OutboxMessage, got {type(message).__qualname__}")
-        now = to_ts(dt.datetime.now(dt.UTC))
-        body = self._store.codec.message_body(message)
-        seq = cause.seq if cause is not None else (self._seq if self.rows else 0)
-        self.messages.append(new_message_row(seq, message.channel, message.recipient, body, now))
+        self.messages.append(self._store._message_row(message, cause, due, self))
+
+
+def _check_message(message: object) -> OutboxMessage:
+    if not isinstance(message, OutboxMessage):
+        raise TypeError(f"expected an OutboxMessage, got {type(message).__qualname__}")
+    return message
 
 
 class Store:
@@ -355,29 +423,182 @@ class Store:
         return Verification(checked, total, first_bad, reason, head)
 
     # -- the outbox ------------------------------------------------------------------
+    #
+    # The dispatcher (dualduty.notify.dispatch) drives these; see docs/reference/outbox.md.
+
+    def _message_row(
+        self,
+        message: object,
+        cause: Entry | None,
+        due: dt.datetime | None,
+        tx: Transaction | None = None,
+    ) -> MessageRow:
+        message = _check_message(message)
+        now = to_ts(dt.datetime.now(dt.UTC))
+        body = self.codec.message_body(message)
+        seq = 0
+        if cause is not None:
+            seq = cause.seq
+        elif tx is not None and tx.rows:
+            seq = tx._seq
+        return new_message_row(
+            seq,
+            message.channel,
+            message.recipient,
+            body,
+            now,
+            key=message.key,
+            urgent=message.urgent,
+            due_ts=None if due is None else to_ts(due),
+        )
+
+    def enqueue(self, *messages: OutboxMessage, due: dt.datetime | None = None) -> int:
+        """Put notifications in the outbox, outside any record's transaction (all or none).
+
+        A message whose ``key`` the outbox already holds, in any state
+        (or that an earlier one of *messages* has), is not queued again.
+
+        :param due: when they may first be delivered (default: at once).
+        :returns: how many were newly queued.
+        """
+        self._check_open()
+        rows = [self._message_row(m, None, due) for m in messages]
+        if not rows:
+            return 0
+        return sum(1 for i in self.backend.enqueue(rows) if i is not None)
 
     def outbox(self, state: str | None = "pending", limit: int | None = None) -> list[OutboxItem]:
-        """Outbox messages, oldest first (``state=None`` for all)."""
-        from dualduty.io._converters import converter
+        """Outbox messages, oldest first (``state=None`` for all).
 
+        :param state: ``pending``, ``claimed``, ``delivered`` or ``dead`` (``failed``, its
+            name before the dispatcher, is taken as ``dead``).
+        """
         self._check_open()
-        conv = converter("json")
+        rows = self.backend.messages(_state(state) if state is not None else None, limit)
+        return [self._item(m) for m in rows]
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages are in each state (every state, 0 if none)."""
+        self._check_open()
+        return self.backend.outbox_counts()
+
+    def _item(self, m: MessageRow) -> OutboxItem:
         zone = self.codec.zone
-        out = []
-        for m in self.backend.messages(state, limit):
-            out.append(
-                OutboxItem(
-                    m.id,
-                    m.seq,
-                    conv.structure(orjson.loads(m.body), OutboxMessage),
-                    m.state,
-                    m.attempts,
-                    _from_ts(m.next_ts, zone),
-                    _from_ts(m.created_ts, zone),
-                    m.detail,
-                )
+        doc = orjson.loads(m.body)
+        message = OutboxMessage(
+            doc["channel"],
+            doc["recipient"],
+            doc["title"],
+            doc["text"],
+            doc.get("markdown"),
+            bool(doc.get("urgent", False)),
+            doc.get("key"),
+        )
+        return OutboxItem(
+            m.id,
+            m.seq,
+            message,
+            m.state,
+            m.attempts,
+            _from_ts(m.next_ts, zone),
+            _from_ts(m.created_ts, zone),
+            m.detail,
+            m.provider_code,
+            _from_ts(m.claimed_until, zone) if m.claimed_until else None,
+            None if m.delivered_ts is None else _from_ts(m.delivered_ts, zone),
+            m.digest,
+        )
+
+    def claim(
+        self, limit: int, *, lease: float, now: dt.datetime | None = None
+    ) -> list[OutboxItem]:
+        """Claim up to *limit* due messages for *lease* seconds (urgent first, then by
+        when they are due, then by id); another claim sees them only once the lease ran
+        out. Settle each with :meth:`settle`.
+
+        :param now: the time (default: the clock's).
+        """
+        self._check_open()
+        if lease <= 0:
+            raise ValueError(f"lease must be > 0 seconds, got {lease}")
+        now_ts = to_ts(now if now is not None else dt.datetime.now(dt.UTC))
+        until = now_ts + max(1, round(lease * 1_000_000))
+        return [self._item(m) for m in self.backend.claim(now_ts, until, limit)]
+
+    def settle(self, settlements: Sequence[Settlement]) -> list[bool]:
+        """Record what became of claimed messages, in one transaction (see
+        :meth:`StoreBackend.settle() <dualduty.storage.StoreBackend.settle>`).
+
+        :returns: for each, whether it changed the message (``False``: the claim had run
+            out and another dispatcher holds or settled the message).
+        """
+        self._check_open()
+        for s in settlements:
+            if s.outcome not in ("delivered", "retry", "dead", "release"):
+                raise ValueError(f"unknown outcome {s.outcome!r}")
+        return self.backend.settle(settlements) if settlements else []
+
+    def merge(self, items: Sequence[OutboxItem], message: OutboxMessage) -> OutboxItem | None:
+        """Carry the claimed *items* (one claim's) in one new digest *message*.
+
+        The digest is claimed under the same claim; the items stay ``claimed``, held by
+        it, and become ``delivered`` or ``dead`` when it does.
+
+        :returns: the digest, or ``None`` (nothing changed) if an item is no longer held.
+        """
+        self._check_open()
+        if not items:
+            raise ValueError("merge needs at least one item")
+        claims = {i.claimed_until for i in items}
+        if len(claims) != 1 or None in claims:
+            return None
+        (until,) = claims
+        assert until is not None
+        claim = to_ts(until)
+        row = self._message_row(message, None, None)
+        new = self.backend.merge([i.id for i in items], claim, row)
+        if new is None:
+            return None
+        return self._item(row._replace(id=new, state="claimed", claimed_until=claim, digest=new))
+
+    def requeue_dead(
+        self, ids: Sequence[int] | None = None, *, now: dt.datetime | None = None
+    ) -> int:
+        """Make ``dead`` messages (all, or those of *ids*) ``pending`` again, due *now*,
+        with a fresh count of attempts (``dualduty notify --retry-dead``).
+
+        :returns: how many messages changed state.
+        """
+        self._check_open()
+        now_ts = to_ts(now if now is not None else dt.datetime.now(dt.UTC))
+        return self.backend.requeue_dead(now_ts, ids)
+
+    def attempts(
+        self,
+        item: int | None = None,
+        *,
+        channel: str | None = None,
+        since: dt.datetime | None = None,
+    ) -> list[OutboxAttempt]:
+        """The attempts log: of one message (by id), of one channel's messages, from a
+        time on; in the order the attempts were made."""
+        self._check_open()
+        zone = self.codec.zone
+        rows: list[AttemptRow] = self.backend.attempts(
+            item, channel=channel, since_ts=None if since is None else to_ts(since)
+        )
+        return [
+            OutboxAttempt(
+                a.message,
+                a.n,
+                _from_ts(a.ts, zone),
+                a.outcome,
+                a.provider_code,
+                a.detail,
+                a.duration_us / 1_000_000,
             )
-        return out
+            for a in rows
+        ]
 
     def mark(
         self,
@@ -387,14 +608,31 @@ class Store:
         detail: str = "",
         retry_at: dt.datetime | None = None,
     ) -> None:
-        """Record a delivery attempt's outcome for an outbox item."""
+        """Record a delivery attempt's outcome for an outbox item, by hand.
+
+        For code that delivers messages itself; the dispatcher uses :meth:`claim` and
+        :meth:`settle`, which also keep the attempts log.
+
+        :param state: ``pending`` (to try again at *retry_at*), ``delivered`` or ``dead``
+            (``failed`` is taken as ``dead``).
+        """
         self._check_open()
-        if state not in ("pending", "delivered", "failed"):
+        state = _state(state)
+        if state not in ("pending", "delivered", DEAD):
             raise ValueError(f"unknown outbox state {state!r}")
         next_ts = to_ts(retry_at) if retry_at is not None else to_ts(item.next_attempt)
         self.backend.update_message(
             item.id, state=state, attempts=item.attempts + 1, next_ts=next_ts, detail=detail
         )
+
+
+def _state(state: str) -> str:
+    """An outbox state by its name (``failed``: ``dead``)."""
+    if state == "failed":
+        return DEAD
+    if state not in STATES:
+        raise ValueError(f"unknown outbox state {state!r}")
+    return state
 
 
 def _from_ts(ts: int, zone: Any) -> dt.datetime:

@@ -52,7 +52,9 @@ from dualduty.records.base import RECORD_KINDS, Entry, Note, Record, person, pla
 from dualduty.storage import (
     GENESIS,
     AppendObserverError,
+    OutboxItem,
     OutboxMessage,
+    Settlement,
     Store,
     StoreError,
     open_store,
@@ -156,6 +158,9 @@ class StoreConformance:
         modules to register as plugins in the writer processes, for a backend not
         installed through the ``dualduty`` entry point there (processes are spawned
         fresh: they see installed plugins, not ones a test registered).
+    ``concurrent_records``, ``concurrent_messages``
+        how many records each concurrent writer appends (300), and how many outbox
+        messages two concurrent dispatchers claim between them (240).
 
     A subclass that defines ``pytest_generate_tests`` must call the kit's.
     """
@@ -164,6 +169,8 @@ class StoreConformance:
     plugin_modules: ClassVar[tuple[str, ...]] = ()
     #: How many records each concurrent writer appends.
     concurrent_records: ClassVar[int] = 300
+    #: How many messages two concurrent dispatchers claim between them.
+    concurrent_messages: ClassVar[int] = 240
 
     # -- what a backend provides -------------------------------------------------------
 
@@ -190,7 +197,8 @@ class StoreConformance:
     # -- the kit's own fixtures ----------------------------------------------------------
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        """Run the concurrent-writers test with threads, and with processes if possible."""
+        """Run the concurrent writers and claimers with threads, and with processes if
+        possible."""
         if "writers" in metafunc.fixturenames:
             kinds = ["threads", "processes"] if self.multiprocess else ["threads"]
             metafunc.parametrize("writers", kinds)
@@ -533,29 +541,391 @@ class StoreConformance:
         assert store.outbox(state="delivered") == []
 
     def test_outbox_mark(self, store: Store) -> None:
-        """Delivery outcomes are recorded: state, attempts, detail and the next try."""
+        """Delivery outcomes recorded by hand: state, attempts, detail and the next try."""
         with store.transaction() as tx:
-            for text in ("a", "b", "c"):
+            for text in ("a", "b", "c", "d"):
                 tx.enqueue(_message(text))
-        a, b, c = store.outbox()
+        a, b, c, d = store.outbox()
         store.mark(a, state="delivered", detail="ok 200")
         retry = _at(2030, 1, 1, 8, 0)
         store.mark(b, state="pending", detail="timeout", retry_at=retry)
-        store.mark(c, state="failed", detail="invalid recipient")
+        store.mark(c, state="dead", detail="invalid recipient")
+        store.mark(d, state="failed", detail="refused")  # the old name of 'dead'
 
         assert [i.message.text for i in store.outbox()] == ["b"]
         (b2,) = store.outbox()
         assert (b2.attempts, b2.detail, b2.next_attempt) == (1, "timeout", retry)
         store.mark(b2, state="delivered")
         by_id = {i.id: i for i in store.outbox(state=None)}
-        assert [(by_id[i.id].state, by_id[i.id].attempts) for i in (a, b, c)] == [
+        assert [(by_id[i.id].state, by_id[i.id].attempts) for i in (a, b, c, d)] == [
             ("delivered", 1),
             ("delivered", 2),
-            ("failed", 1),
+            ("dead", 1),
+            ("dead", 1),
         ]
         assert by_id[a.id].detail == "ok 200"
-        assert [i.id for i in store.outbox(state="failed")] == [c.id]
+        assert [i.id for i in store.outbox(state="dead")] == [c.id, d.id]
+        assert [i.id for i in store.outbox(state="failed")] == [c.id, d.id]
         assert store.outbox() == []
+        assert store.outbox_counts() == {"pending": 0, "claimed": 0, "delivered": 2, "dead": 2}
+
+    # -- the dispatcher's outbox ----------------------------------------------------------
+
+    def test_outbox_one_message_per_key(self, store: Store) -> None:
+        """A key the outbox holds, in any state, is not queued again, in a transaction or
+        outside one; messages without a key are never held back."""
+        assert store.enqueue() == 0
+        assert store.enqueue(_keyed("a", "k1"), _keyed("b", "k2"), _keyed("a2", "k1")) == 2
+        assert store.enqueue(_keyed("x", None), _keyed("y", None)) == 2
+        with store.transaction() as tx:
+            tx.enqueue(_keyed("in tx", "k3"))
+            tx.enqueue(_keyed("in tx, twice", "k3"))
+            tx.enqueue(_keyed("queued before", "k2"))
+        texts = [(i.message.text, i.message.key) for i in store.outbox()]
+        assert texts == [("a", "k1"), ("b", "k2"), ("x", None), ("y", None), ("in tx", "k3")]
+        # every state: delivered (k1), dead (k2), claimed (k3), pending (k4)
+        assert store.enqueue(_keyed("d", "k4")) == 1
+        now = _soon()
+        by_key = {i.message.key: i for i in store.claim(10, lease=60, now=now)}
+        assert store.settle(
+            [
+                _settled(by_key["k1"], "delivered", now),
+                _settled(by_key["k2"], "dead", now),
+                _settled(by_key["k4"], "release", now),
+            ]
+        ) == [True, True, True]
+        assert store.enqueue(*(_keyed("again", f"k{n}") for n in (1, 2, 3, 4))) == 0
+        with store.transaction() as tx:
+            for n in (1, 2, 3, 4):
+                tx.enqueue(_keyed("again", f"k{n}"))
+        assert len(store.outbox(state=None)) == 6
+        assert store.enqueue(_keyed("new", "k5"), _keyed("z", None)) == 2
+
+    def test_enqueue_outside_a_transaction(self, store: Store) -> None:
+        """``Store.enqueue`` writes at once, caused by no entry, due now or when given."""
+        before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        later = _at(2031, 1, 1, 8)
+        urgent = OutboxMessage(
+            "console", "person:zhao", "重大隐患", "立即上报", urgent=True, key="u"
+        )
+        assert store.enqueue(_keyed("now", "n"), urgent) == 2
+        assert store.enqueue(_keyed("later", "l"), due=later) == 1
+        now, hot, late = store.outbox()
+        assert (now.cause, now.state, now.attempts, now.detail) == (0, "pending", 0, "")
+        assert before <= now.created == now.next_attempt
+        assert hot.message == urgent
+        assert late.next_attempt == later
+        assert (now.claimed_until, now.delivered, now.digest, now.provider_code) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        with store.transaction(), pytest.raises(StoreError, match="do not nest"):
+            store.enqueue(_keyed("inside", "i"))
+        assert len(store.outbox(state=None)) == 3
+        with pytest.raises(TypeError, match="expected an OutboxMessage"):
+            store.enqueue("hello")  # type: ignore[arg-type]
+
+    def test_claim_order_and_leases(self, store: Store) -> None:
+        """Due messages are claimed urgent first, then by when due, then by id; a claim
+        holds them for its lease, then they may be claimed again."""
+        t = _soon()
+        store.enqueue(_keyed("late", "late"), due=t + dt.timedelta(hours=1))
+        store.enqueue(_keyed("n1", "n1"), _keyed("n2", "n2"))
+        store.enqueue(OutboxMessage("console", "person:zhao", "急", "u1", urgent=True, key="u1"))
+        store.enqueue(_keyed("n0", "n0"), due=t - dt.timedelta(hours=1))
+        claimed = store.claim(10, lease=60, now=t)
+        assert [i.message.text for i in claimed] == ["u1", "n0", "n1", "n2"]
+        lease = t + dt.timedelta(seconds=60)
+        for item in claimed:
+            assert (item.state, item.claimed_until, item.attempts) == ("claimed", lease, 0)
+            assert item.claim == int((lease - _EPOCH) / dt.timedelta(microseconds=1))
+        assert [i.state for i in store.outbox(state=None)] == ["pending", *["claimed"] * 4]
+        assert store.outbox_counts() == {"pending": 1, "claimed": 4, "delivered": 0, "dead": 0}
+        assert store.claim(10, lease=60, now=t + dt.timedelta(seconds=59)) == []
+        again = store.claim(2, lease=60, now=lease)  # the lease ran out
+        assert [i.message.text for i in again] == ["u1", "n0"]
+        assert {i.claim for i in again}.isdisjoint({i.claim for i in claimed})
+        hour = store.claim(10, lease=60, now=t + dt.timedelta(hours=1))
+        assert [i.message.text for i in hour] == ["u1", "n0", "n1", "n2", "late"]
+        assert store.claim(0, lease=60, now=t + dt.timedelta(hours=2)) == []
+        with pytest.raises(ValueError, match="lease must be > 0"):
+            store.claim(1, lease=0, now=t)
+
+    def test_settle_outcomes_and_the_attempts_log(self, store: Store) -> None:
+        """Delivered, retry, dead and release change the message as documented; every
+        attempt but a release is logged."""
+        store.enqueue(*(_keyed(text, text) for text in ("a", "b", "c", "d")))
+        t = _soon()
+        a, b, c, d = store.claim(4, lease=60, now=t)
+        at = t + dt.timedelta(seconds=1)
+        retry_at = t + dt.timedelta(seconds=30)
+        done = store.settle(
+            [
+                _settled(a, "delivered", at, code="200", detail="ok", duration_us=12_000),
+                _settled(b, "retry", at, next_at=retry_at, code="503", detail="busy"),
+                _settled(c, "dead", at, code="40001", detail="bad token"),
+                _settled(d, "release", at, next_at=t + dt.timedelta(seconds=10)),
+            ]
+        )
+        assert done == [True] * 4
+        by_text = {i.message.text: i for i in store.outbox(state=None)}
+        a2, b2, c2, d2 = (by_text[x] for x in "abcd")
+        assert (a2.state, a2.attempts, a2.provider_code, a2.detail, a2.delivered) == (
+            "delivered",
+            1,
+            "200",
+            "ok",
+            at,
+        )
+        assert a2.claimed_until is None
+        assert (b2.state, b2.attempts, b2.next_attempt, b2.provider_code) == (
+            "pending",
+            1,
+            retry_at,
+            "503",
+        )
+        assert (c2.state, c2.attempts, c2.detail, c2.delivered) == ("dead", 1, "bad token", None)
+        assert (d2.state, d2.attempts, d2.next_attempt) == (
+            "pending",
+            0,
+            t + dt.timedelta(seconds=10),
+        )
+        log = store.attempts()
+        assert [(x.message, x.n, x.at, x.outcome, x.provider_code, x.detail) for x in log] == [
+            (a.id, 1, at, "delivered", "200", "ok"),
+            (b.id, 1, at, "retry", "503", "busy"),
+            (c.id, 1, at, "dead", "40001", "bad token"),
+        ]
+        assert log[0].duration == 0.012
+        assert store.attempts(b.id) == [log[1]]
+        assert store.attempts(channel="console") == log
+        assert store.attempts(channel="email") == []
+        assert store.attempts(since=at + dt.timedelta(microseconds=1)) == []
+        assert store.outbox_counts() == {"pending": 2, "claimed": 0, "delivered": 1, "dead": 1}
+        # the retry comes due at its time, its next attempt numbered 2
+        assert store.claim(10, lease=60, now=retry_at - dt.timedelta(seconds=1)) == [
+            attrs.evolve(d2, state="claimed", claimed_until=retry_at + dt.timedelta(seconds=59))
+        ]
+        (b3,) = store.claim(10, lease=60, now=retry_at)
+        assert (b3.id, b3.attempts) == (b.id, 1)
+        assert store.settle([_settled(b3, "delivered", retry_at)]) == [True]
+        assert [x.n for x in store.attempts(b.id)] == [1, 2]
+        assert store.settle([]) == []
+        with pytest.raises(ValueError, match="unknown outcome 'sent'"):
+            store.settle([_settled(b3, "sent", retry_at)])
+
+    def test_settle_after_the_claim_ran_out(self, store: Store) -> None:
+        """A dispatcher whose claim ran out changes nothing but a delivery: the provider
+        took the message, so it is delivered whoever holds it, and the log shows both."""
+        store.enqueue(_keyed("a", "a"), _keyed("b", "b"))
+        t = _soon()
+        first = store.claim(2, lease=60, now=t)
+        second = store.claim(2, lease=60, now=t + dt.timedelta(seconds=61))
+        assert [i.id for i in second] == [i.id for i in first]
+        late = t + dt.timedelta(seconds=62)
+        assert store.settle(
+            [
+                _settled(first[0], "retry", late, next_at=late),
+                _settled(first[0], "dead", late),
+                _settled(first[0], "release", late, next_at=late),
+                _settled(first[1], "delivered", late, detail="first"),
+            ]
+        ) == [False, False, False, True]
+        a, b = store.outbox(state=None)
+        assert (a.state, a.claimed_until) == ("claimed", second[0].claimed_until)
+        assert (b.state, b.detail) == ("delivered", "first")
+        assert store.settle(
+            [
+                _settled(second[1], "delivered", late, detail="second"),
+                _settled(second[0], "retry", late, next_at=late),
+            ]
+        ) == [False, True]
+        assert store.outbox(state=None)[1].detail == "first"
+        assert [x.detail for x in store.attempts(b.id)] == ["first", "second"]  # a duplicate
+        assert [x.outcome for x in store.attempts(a.id)] == ["retry", "dead", "retry"]
+
+    def test_digest_carries_messages(self, store: Store) -> None:
+        """A digest carries claimed messages: they are held by it (no lease of their own)
+        and settled with it; a digest claims like any message."""
+        store.enqueue(*(_keyed(text, text) for text in ("a", "b", "c", "d")))
+        t = _soon()
+        a, b, c, d = store.claim(4, lease=60, now=t)
+        summary = OutboxMessage("console", "person:zhao", "汇总：3 条通知", "a\nb\nc")
+        digest = store.merge([a, b, c], summary)
+        assert digest is not None
+        assert (digest.state, digest.message, digest.is_digest) == ("claimed", summary, True)
+        assert (digest.claimed_until, digest.digest) == (a.claimed_until, digest.id)
+        assert digest.id not in (a.id, b.id, c.id, d.id)
+        held = {i.id: i for i in store.outbox(state=None)}
+        for item in (a, b, c):
+            got = held[item.id]
+            assert (got.state, got.digest, got.claimed_until) == ("claimed", digest.id, None)
+            assert not got.is_digest
+        assert held[d.id].digest is None
+        assert store.outbox(state=None)[-1] == digest
+        # when the lease runs out, the digest and d may be claimed again; a, b, c may not
+        later = t + dt.timedelta(seconds=61)
+        again = store.claim(10, lease=60, now=later)
+        assert sorted(i.id for i in again) == sorted([d.id, digest.id])
+        digest2 = next(i for i in again if i.id == digest.id)
+        assert store.merge([a, b], summary) is None  # no longer held by that claim
+        assert store.settle([_settled(digest2, "delivered", later, code="0")]) == [True]
+        done = {i.id: i for i in store.outbox(state=None)}
+        for item in (a, b, c):
+            got = done[item.id]
+            assert (got.state, got.delivered, got.digest, got.attempts) == (
+                "delivered",
+                later,
+                digest.id,
+                0,
+            )
+            assert got.detail == f"delivered in digest {digest.id}"
+        assert done[digest.id].attempts == 1
+        assert [x.message for x in store.attempts()] == [digest.id]
+
+    def test_dead_digest_and_requeue(self, store: Store) -> None:
+        """A dead digest takes what it carries with it; re-queued, it carries them again."""
+        store.enqueue(*(_keyed(text, text) for text in ("e", "f", "g")))
+        t = _soon()
+        e, f, g = store.claim(3, lease=60, now=t)
+        digest = store.merge([e, f], OutboxMessage("console", "person:zhao", "汇总", "e f"))
+        assert digest is not None
+        assert store.settle(
+            [
+                _settled(digest, "dead", t, code="310000", detail="sign not match"),
+                _settled(g, "dead", t, detail="no such user"),
+            ]
+        ) == [True, True]
+        dead = {i.id: i for i in store.outbox(state="dead")}
+        assert sorted(dead) == sorted([e.id, f.id, g.id, digest.id])
+        assert dead[e.id].detail == f"carried by digest {digest.id}, which is dead: sign not match"
+        assert dead[e.id].provider_code == "310000"
+        later = t + dt.timedelta(minutes=5)
+        assert store.requeue_dead([e.id], now=later) == 3  # the digest, e and f
+        states = {i.id: i.state for i in store.outbox(state=None)}
+        assert [states[i] for i in (digest.id, e.id, f.id, g.id)] == [
+            "pending",
+            "claimed",
+            "claimed",
+            "dead",
+        ]
+        (again,) = store.claim(10, lease=60, now=later)
+        assert (again.id, again.attempts, again.next_attempt) == (digest.id, 0, later)
+        assert store.settle([_settled(again, "delivered", later)]) == [True]
+        assert {i.id for i in store.outbox(state="delivered")} == {digest.id, e.id, f.id}
+        assert store.requeue_dead([e.id], now=later) == 0  # delivered: not dead
+
+    def test_requeue_dead(self, store: Store) -> None:
+        """Dead messages, all or some, are pending again, due at once, with no attempts."""
+        store.enqueue(*(_keyed(text, text) for text in ("a", "b", "c", "d")))
+        t = _soon()
+        a, b, c, d = store.claim(4, lease=60, now=t)
+        store.settle(
+            [
+                _settled(a, "dead", t),
+                _settled(b, "dead", t),
+                _settled(c, "dead", t),
+                _settled(d, "delivered", t),
+            ]
+        )
+        later = t + dt.timedelta(hours=1)
+        assert store.requeue_dead([b.id, d.id, 999], now=later) == 1
+        assert [i.id for i in store.outbox()] == [b.id]
+        (b2,) = store.outbox()
+        assert (b2.attempts, b2.next_attempt, b2.detail) == (0, later, "")
+        assert store.requeue_dead(now=later) == 2
+        assert store.outbox_counts() == {"pending": 3, "claimed": 0, "delivered": 1, "dead": 0}
+        assert store.requeue_dead(now=later) == 0
+        (a2, *_) = store.claim(1, lease=60, now=later)
+        store.settle([_settled(a2, "retry", later, next_at=later)])
+        assert [x.n for x in store.attempts(a.id)] == [1, 1]  # counted again from 1
+
+    def test_outbox_persists(self, store: Store, store_url: str) -> None:
+        """A store opened again holds the same outbox, claims and attempts log."""
+        store.enqueue(*(_keyed(text, text) for text in ("a", "b", "c")))
+        t = _soon()
+        a, b, c = store.claim(3, lease=60, now=t)
+        store.settle([_settled(a, "retry", t, next_at=t, code="503", detail="busy")])
+        outbox, log = store.outbox(state=None), store.attempts()
+        store.close()
+        again = self.open(store_url)
+        try:
+            assert again.outbox(state=None) == outbox
+            assert again.attempts() == log
+            assert again.enqueue(_keyed("b again", "b")) == 0
+            assert [i.id for i in again.claim(10, lease=60, now=t)] == [a.id]
+            expired = again.claim(10, lease=60, now=t + dt.timedelta(seconds=60))
+            assert [i.id for i in expired] == [b.id, c.id, a.id]  # by when they were due
+        finally:
+            again.close()
+
+    def test_concurrent_claimers(self, store: Store, store_url: str, writers: str) -> None:
+        """Two dispatchers claiming from one store at once never claim the same message.
+
+        Parametrised like :meth:`test_concurrent_writers`: threads, and processes when
+        :attr:`multiprocess`. Each claims small batches and settles them delivered until
+        nothing is due; every message must be claimed and delivered exactly once.
+        """
+        count = self.concurrent_messages
+        store.enqueue(*(_keyed(f"m{i}", f"m{i}") for i in range(count)))
+        names = ("dispatcher.a", "dispatcher.b")
+        workers: list[Any]
+        if writers == "processes":
+            ctx = multiprocessing.get_context("spawn")
+            start: Any = ctx.Barrier(len(names))
+            results: Any = ctx.Queue()
+            workers = [
+                ctx.Process(
+                    target=claim_until_done,
+                    args=(store_url, name),
+                    kwargs={
+                        "plugin_modules": self.plugin_modules,
+                        "start": start,
+                        "results": results,
+                    },
+                    name=name,
+                )
+                for name in names
+            ]
+        else:
+            start = threading.Barrier(len(names))
+            results = queue.Queue()
+            workers = [
+                threading.Thread(
+                    target=claim_until_done,
+                    args=(store_url, name),
+                    kwargs={"start": start, "results": results, "open_store": self.open},
+                    name=name,
+                )
+                for name in names
+            ]
+        for w in workers:
+            w.start()
+        claimed: dict[str, list[int]] = {}
+        failures = []
+        for _ in names:
+            try:
+                name, got = results.get(timeout=120)
+            except queue.Empty:
+                failures.append("a claimer did not finish in 120 s")
+                break
+            if isinstance(got, str):
+                failures.append(f"{name}: {got}")
+            else:
+                claimed[name] = got
+        for w in workers:
+            w.join(timeout=30)
+        assert not failures, "\n".join(failures)
+        every = [i for ids in claimed.values() for i in ids]
+        assert sorted(every) == sorted(i.id for i in store.outbox(state=None))
+        assert len(every) == len(set(every)) == count, "a message was claimed twice"
+        assert store.outbox_counts()["delivered"] == count
+        log = store.attempts()
+        assert sorted(x.message for x in log) == sorted(every)
+        for name, ids in claimed.items():
+            assert {x.message for x in log if x.detail == name} == set(ids)
 
     # -- observers -----------------------------------------------------------------------
 
@@ -812,6 +1182,90 @@ class StoreConformance:
 
 def _message(text: str) -> OutboxMessage:
     return OutboxMessage("console", "person:zhao", "通知", text)
+
+
+def _keyed(text: str, key: str | None) -> OutboxMessage:
+    return OutboxMessage("console", "person:zhao", "通知", text, key=key)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _ts(at: dt.datetime) -> int:
+    return (at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _soon() -> dt.datetime:
+    """A time by which everything queued so far is due: a minute from now, to the
+    microsecond, in Shanghai."""
+    return dt.datetime.now(SHANGHAI).replace(microsecond=0) + dt.timedelta(minutes=1)
+
+
+def _settled(
+    item: OutboxItem,
+    outcome: str,
+    at: dt.datetime,
+    *,
+    next_at: dt.datetime | None = None,
+    code: str | None = None,
+    detail: str = "",
+    duration_us: int = 0,
+) -> Settlement:
+    return Settlement(
+        item.id,
+        item.claim,
+        outcome,
+        _ts(at),
+        0 if next_at is None else _ts(next_at),
+        0 if outcome == "release" else item.attempts + 1,
+        code,
+        detail,
+        duration_us,
+    )
+
+
+def claim_until_done(
+    url: str,
+    name: str,
+    *,
+    start: Any,
+    results: Any,
+    plugin_modules: Sequence[str] = (),
+    open_store: Any = None,
+    batch: int = 7,
+) -> None:
+    """Claim *batch* messages at a time from the store at *url* and settle them delivered
+    (detail: *name*) until nothing is due; put ``(name, claimed ids)`` on *results*, or
+    ``(name, traceback)`` if it failed. :meth:`StoreConformance.test_concurrent_claimers`
+    runs two at once, in threads or processes.
+    """
+    try:
+        from dualduty.storage import open_store as default_open
+
+        from ._worker import register_plugins
+
+        register_plugins(plugin_modules)
+        store = (open_store or default_open)(url)
+        try:
+            start.wait(timeout=60)
+            ids: list[int] = []
+            while True:
+                items = store.claim(batch, lease=300)
+                if not items:
+                    break
+                now = _ts(dt.datetime.now(dt.UTC))
+                store.settle(
+                    [
+                        Settlement(i.id, i.claim, "delivered", now, 0, i.attempts + 1, None, name)
+                        for i in items
+                    ]
+                )
+                ids.extend(i.id for i in items)
+        finally:
+            store.close()
+        results.put((name, ids))
+    except BaseException:
+        results.put((name, traceback.format_exc()))
 
 
 def _instant(value: dt.date | dt.datetime) -> dt.datetime:

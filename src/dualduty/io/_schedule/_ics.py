@@ -253,6 +253,7 @@ def schedule_to_ics(
     people: bool = True,
     units: bool = True,
     schools: bool = False,
+    everything: bool = False,
     timezone: str | None = None,
 ) -> dict[str, bytes]:
     """The schedule as iCalendar files, in memory: file name -> content.
@@ -264,7 +265,9 @@ def schedule_to_ics(
       its meetings and its deadlines;
     - ``school-<id>.ics`` for every school (with *schools*): the announced visits to it
       and nothing else, for the school to see. Unannounced visits (暗访) are left out of
-      these files; everywhere else they are marked ``CLASS:PRIVATE``.
+      these files; everywhere else they are marked ``CLASS:PRIVATE``;
+    - ``schedule.ics`` (with *everything*): every visit, meeting and deadline of the
+      schedule in one calendar, for the office.
 
     Every item is an all-day event with a stable ``UID`` from its id
     (``visit-<id>@<org id>.dualduty``), so importing a new export updates the entries
@@ -294,6 +297,10 @@ def schedule_to_ics(
     unit_ids = {u.id for u in org.units}
     files: dict[str, bytes] = {}
     period = cals.period
+
+    if everything:
+        events = [e for _, e in (*visits, *meetings, *deadlines)]
+        files["schedule.ics"] = cals.calendar(f"{org.name}：{period}学校安全工作日程", zone, events)
 
     if people:
         by_person: dict[str, list[_Event]] = {p.id: [] for p in org.people}

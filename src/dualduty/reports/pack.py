@@ -1,0 +1,1052 @@
+"""The quarterly coordination meeting pack (调度会材料, clause 三.3).
+
+每季度要召开机关各科室学校安全稳定工作调度会: every quarter the leading group's office
+convenes all sections to go over school safety. :func:`meeting_pack` drafts the papers
+for that meeting from the record — a district-wide summary of the quarter across
+sections, as it stands at *now* (the meeting falls late in the quarter, so what is not
+over yet is *pending*):
+
+1. **system implementation** (制度落实): per section and per leading-group member, the
+   dedicated inspections due, done, late, missed and pending (三.2), the topic studies
+   held against the quota (二(三).1), the quarter's written report (三.2) — all from the
+   compliance view (:func:`~dualduty.records.compliance.compliance`); and whether the
+   quarter's coordination meeting has been held;
+2. **hazards** (隐患排查治理): found, closed, open and overdue in the quarter, district
+   wide (each hazard once), and every overdue hazard with the deadlines it missed, its
+   school's sections, the person answering for its rectification and how far up its
+   chain it was escalated;
+3. **incidents** (事故): those that occurred in the quarter, with class, grade,
+   responsibility and reporting flags (迟报、漏报、瞒报);
+4. **reports not on time**: the quarterly reports of the quarter and the one before that
+   came in late or not at all;
+5. **coverage gaps** (:func:`~dualduty.coverage.analyse`, the packages and in-charge
+   edges in force at the quarter's end);
+6. **changes of responsibility** (责任变更): what the organisation itself dates within
+   the quarter — a post's holder since, a package's or an in-charge edge's start and
+   end. When it dates nothing the pack says that changes cannot be told from it, rather
+   than that there were none;
+7. a **proposed agenda** (议程) derived from the findings: overdue hazards first, then
+   the quarter's report, incidents, shortfalls, late reports, coverage gaps, changes of
+   responsibility, and the next quarter's work.
+
+:func:`pack_markdown`, :func:`pack_html` and :func:`pack_docx` render the pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import TYPE_CHECKING
+
+import attrs
+
+from dualduty.model.schedule import MeetingKind
+
+from . import _docx
+from ._docx import Block, Bullets, DocumentError, Heading, Para, Table, date_zh
+
+if TYPE_CHECKING:
+    from dualduty.graph import OrgGraph
+    from dualduty.model import Organisation, Schedule
+    from dualduty.records.compliance import Compliance, HolderRow, SectionRow
+    from dualduty.storage.store import Store
+
+__all__ = [
+    "AgendaItem",
+    "DocumentError",
+    "MeetingPack",
+    "PackChange",
+    "PackGap",
+    "PackHazard",
+    "PackIncident",
+    "PackReport",
+    "PackRow",
+    "meeting_pack",
+    "pack_docx",
+    "pack_html",
+    "pack_markdown",
+]
+
+_QUARTER_ZH = {1: "一", 2: "二", 3: "三", 4: "四"}
+_QUOTA_ZH = {"met": "达标", "short": "未达标", "pending": "进行中"}
+_REPORT_ZH = {"on_time": "按时报送", "late": "逾期报送", "missing": "未报送", "pending": "未到期"}
+_MISSED_ZH = {
+    "report": "未及时上报",
+    "plan": "未按期制定整改方案",
+    "time-limit": "超过整改时限",
+    "close": "未按期销号",
+}
+
+
+# -- the pack's lines ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class PackRow:
+    """A section's (or a leading-group member's) quarter, from the compliance view."""
+
+    holder: str
+    """The unit id (a section) or the post id (a member)."""
+    name: str
+    member: bool
+    """A leading-group member (on their packages), not a section."""
+    schools: int
+    """Its packaged schools at the quarter's end."""
+    due: int
+    done: int
+    late: int
+    missed: int
+    pending: int
+    ad_hoc: int
+    hazards_found: int
+    hazards_closed: int
+    hazards_open: int
+    hazards_overdue: int
+    topic_required: int | None = None
+    """Sections only: the topic studies required in the quarter."""
+    topic_held: int | None = None
+    topic_status: str | None = None
+    """``met``, ``short`` or ``pending`` (:class:`~dualduty.records.compliance.QuotaStatus`)."""
+    report: str | None = None
+    """The quarter's report: ``on_time``, ``late``, ``missing`` or ``pending``
+    (:class:`~dualduty.records.compliance.ReportStatus`); ``None``: none was due."""
+
+
+@attrs.frozen
+class PackHazard:
+    """An overdue hazard at the quarter's end (or at *now*, if earlier)."""
+
+    hazard: str
+    school: str
+    school_name: str
+    major: bool
+    description: str
+    found_on: dt.date
+    missed: tuple[str, ...]
+    """The deadlines it missed at *now* (``report``, ``plan``, ``time-limit``, ``close``)."""
+    sections: tuple[str, ...]
+    """The names of the sections packaging its school."""
+    responsible: str | None
+    """Who answers for its rectification (the plan's; before one, the head of the school's
+    section), by name."""
+    escalation: int = 0
+    """How far up its chain it was escalated (0: not yet)."""
+
+
+@attrs.frozen
+class PackIncident:
+    """An incident that occurred in the quarter, as it stands at *now*."""
+
+    incident: str
+    school: str
+    school_name: str
+    category: str
+    """Its class, in Chinese (事故灾难, …)."""
+    grade: str
+    """Its grade, in Chinese (一般, 较大, …)."""
+    title: str
+    occurred_on: dt.date
+    responsible: bool | None
+    """A responsibility incident (``None``: not determined yet)."""
+    flags: tuple[str, ...]
+    """Reporting flags at *now*, in Chinese (迟报, 漏报, 瞒报)."""
+    sections: tuple[str, ...]
+    """The names of the sections packaging its school."""
+
+
+@attrs.frozen
+class PackReport:
+    """A quarterly report that came in late, or not at all."""
+
+    unit: str
+    name: str
+    quarter: int
+    due: dt.date
+    status: str
+    """``late`` or ``missing``."""
+    submitted_on: dt.date | None = None
+
+
+@attrs.frozen
+class PackGap:
+    """A coverage gap (:class:`~dualduty.coverage.Gap`)."""
+
+    severity: str
+    kind: str
+    subject: str
+    clause: str
+    message: str
+
+
+@attrs.frozen
+class PackChange:
+    """A change of responsibility the organisation dates within the quarter."""
+
+    date: dt.date
+    what: str
+    """What changed, in Chinese."""
+    subject: str
+    """``post:<id>``, ``package:<id>`` or ``in-charge:<post id>``."""
+
+
+@attrs.frozen
+class AgendaItem:
+    """An item of the proposed agenda (议程), with why it is on it."""
+
+    title: str
+    detail: str
+    clause: str
+
+
+# -- the pack ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class MeetingPack:
+    """The papers of a quarter's coordination meeting; render it with
+    :func:`pack_markdown`, :func:`pack_html` or :func:`pack_docx`."""
+
+    org_id: str
+    org_name: str
+    year: int
+    quarter: int
+    as_of: dt.date
+    """The day of *now* the pack was drafted as of."""
+    meetings: tuple[tuple[str, dt.date, str], ...]
+    """The quarter's scheduled coordination meetings: (id, day, convening unit's name)."""
+    held: tuple[str, ...]
+    """The coordination meetings of the quarter held so far (meeting ids)."""
+    sections: tuple[PackRow, ...]
+    members: tuple[PackRow, ...]
+    hazards: dict[str, int]
+    """District-wide, each hazard once: ``found``, ``major``, ``closed``, ``open``,
+    ``overdue``."""
+    overdue: tuple[PackHazard, ...]
+    incidents: tuple[PackIncident, ...]
+    reports: tuple[PackReport, ...]
+    """Reports of the quarter and the one before not on time (late or missing)."""
+    gaps: tuple[PackGap, ...]
+    changes: tuple[PackChange, ...]
+    changes_known: bool
+    """Whether the organisation dates anything (a post's ``since``, a package's or an
+    in-charge edge's ``start`` or ``end``): without, changes cannot be told from it."""
+    agenda: tuple[AgendaItem, ...]
+
+    @property
+    def title(self) -> str:
+        """``区教育体育局2026年第三季度学校安全稳定工作调度会材料``."""
+        return (
+            f"{self.org_name}{self.year}年第{_QUARTER_ZH[self.quarter]}季度"
+            "学校安全稳定工作调度会材料"
+        )
+
+    def totals(self) -> dict[str, int]:
+        """The quarter's dedicated inspections over every holder (sections and members):
+        ``due``, ``done``, ``late``, ``missed``, ``pending``, ``ad_hoc``."""
+        rows = (*self.sections, *self.members)
+        return {
+            name: sum(getattr(r, name) for r in rows)
+            for name in ("due", "done", "late", "missed", "pending", "ad_hoc")
+        }
+
+    def figures(self) -> dict[str, int]:
+        """The pack's counts by name."""
+        t = self.totals()
+        return {
+            **{f"visits_{k}": v for k, v in t.items()},
+            **{f"hazards_{k}": v for k, v in self.hazards.items()},
+            "topic_studies_short": sum(1 for r in self.sections if r.topic_status == "short"),
+            "reports_late": sum(1 for r in self.reports if r.status == "late"),
+            "reports_missing": sum(1 for r in self.reports if r.status == "missing"),
+            "incidents": len(self.incidents),
+            "gaps": len(self.gaps),
+            "gap_errors": sum(1 for g in self.gaps if g.severity == "error"),
+            "changes": len(self.changes),
+            "agenda": len(self.agenda),
+        }
+
+    # -- blocks ---------------------------------------------------------------------------
+
+    def blocks(self) -> tuple[Block, ...]:
+        """The pack as blocks, which every rendering follows."""
+        first, last = _quarter(self.year, self.quarter)
+        held = "已召开" if self.held else "尚未召开"
+        when = "、".join(f"{date_zh(day)}（{unit}）" for _m, day, unit in self.meetings)
+        out: list[Block] = [
+            Heading(1, self.title),
+            Bullets(
+                [
+                    f"统计期间：{date_zh(first)}至{date_zh(last)}",
+                    f"统计截至：{date_zh(self.as_of)}",
+                    f"本季度调度会：{when or '日程未安排'}；{held}（三.3）",
+                ]
+            ),
+            Heading(2, "一、建议议程"),
+        ]
+        out.append(
+            Table(
+                ("序号", "议题", "情况", "依据"),
+                [(str(n), a.title, a.detail, a.clause) for n, a in enumerate(self.agenda, 1)],
+                (True, False, False, False),
+            )
+        )
+        out.extend(self._compliance_blocks())
+        out.extend(self._hazard_blocks())
+        out.extend(self._incident_blocks())
+        out.extend(self._report_blocks())
+        out.extend(self._gap_blocks())
+        out.extend(self._change_blocks())
+        out.append(Para("本材料由工作记录自动生成，所列编号均可在记录中查询。"))
+        return tuple(out)
+
+    def _compliance_blocks(self) -> list[Block]:
+        t = self.totals()
+        out: list[Block] = [Heading(2, "二、制度落实情况")]
+        out.append(
+            Para(
+                f"本季度应开展专门督查{t['due']}次，按期完成{t['done']}次，逾期完成{t['late']}次，"
+                f"未完成{t['missed']}次，待完成{t['pending']}次；另开展随机督查{t['ad_hoc']}次（三.2）。"
+            )
+        )
+        out.append(Heading(3, "各科室"))
+        out.append(
+            Table(
+                (
+                    "科室",
+                    "分包学校",
+                    "应督查",
+                    "按期完成",
+                    "逾期",
+                    "未完成",
+                    "待完成",
+                    "随机督查",
+                    "专题研究",
+                    "季度报告",
+                ),
+                [
+                    (
+                        r.name,
+                        str(r.schools),
+                        str(r.due),
+                        str(r.done),
+                        str(r.late),
+                        str(r.missed),
+                        str(r.pending),
+                        str(r.ad_hoc),
+                        f"{r.topic_held}/{r.topic_required}"
+                        f"（{_QUOTA_ZH.get(r.topic_status or '', '—')}）",
+                        _REPORT_ZH.get(r.report or "", "—"),
+                    )
+                    for r in self.sections
+                ],
+                (False, True, True, True, True, True, True, True, False, False),
+            )
+        )
+        if self.members:
+            out.append(Heading(3, "领导小组成员分包学校"))
+            out.append(
+                Table(
+                    (
+                        "岗位",
+                        "分包学校",
+                        "应督查",
+                        "按期完成",
+                        "逾期",
+                        "未完成",
+                        "待完成",
+                        "随机督查",
+                    ),
+                    [
+                        (
+                            r.name,
+                            str(r.schools),
+                            str(r.due),
+                            str(r.done),
+                            str(r.late),
+                            str(r.missed),
+                            str(r.pending),
+                            str(r.ad_hoc),
+                        )
+                        for r in self.members
+                    ],
+                    (False, True, True, True, True, True, True, True),
+                )
+            )
+        return out
+
+    def _hazard_blocks(self) -> list[Block]:
+        h = self.hazards
+        out: list[Block] = [Heading(2, "三、隐患排查治理情况")]
+        out.append(
+            Para(
+                f"本季度全区发现隐患{h['found']}处（其中重大隐患{h['major']}处），整改销号"
+                f"{h['closed']}处；截至季度末（或统计截至日）尚未销号{h['open']}处，其中逾期"
+                f"{h['overdue']}处。"
+            )
+        )
+        rows = [r for r in self.sections if r.hazards_found or r.hazards_open or r.hazards_closed]
+        if rows:
+            out.append(
+                Table(
+                    ("科室", "发现", "销号", "未销号", "逾期"),
+                    [
+                        (
+                            r.name,
+                            str(r.hazards_found),
+                            str(r.hazards_closed),
+                            str(r.hazards_open),
+                            str(r.hazards_overdue),
+                        )
+                        for r in rows
+                    ],
+                    (False, True, True, True, True),
+                )
+            )
+        if self.overdue:
+            out.append(Heading(3, "逾期未整改隐患"))
+            out.append(
+                Table(
+                    (
+                        "隐患编号",
+                        "学校",
+                        "等级",
+                        "隐患描述",
+                        "发现日期",
+                        "逾期情形",
+                        "分包科室",
+                        "整改责任人",
+                        "督办",
+                    ),
+                    [
+                        (
+                            x.hazard,
+                            f"{x.school_name}（{x.school}）",
+                            "重大" if x.major else "一般",
+                            x.description,
+                            date_zh(x.found_on),
+                            "、".join(_MISSED_ZH.get(m, m) for m in x.missed) or "—",
+                            "、".join(x.sections) or "—",
+                            x.responsible or "（未明确）",
+                            f"已督办至第{x.escalation}级" if x.escalation else "未督办",
+                        )
+                        for x in self.overdue
+                    ],
+                )
+            )
+        return out
+
+    def _incident_blocks(self) -> list[Block]:
+        out: list[Block] = [Heading(2, "四、事故（事件）情况")]
+        if not self.incidents:
+            out.append(Para("本季度无事故（事件）记录。"))
+            return out
+        out.append(Para(f"本季度发生事故（事件）{len(self.incidents)}起。"))
+        out.append(
+            Table(
+                (
+                    "编号",
+                    "名称",
+                    "学校",
+                    "发生日期",
+                    "类别及等级",
+                    "责任认定",
+                    "报告情况",
+                    "分包科室",
+                ),
+                [
+                    (
+                        i.incident,
+                        i.title,
+                        f"{i.school_name}（{i.school}）",
+                        date_zh(i.occurred_on),
+                        f"{i.category}，{i.grade}",
+                        {True: "责任事故", False: "无责任", None: "尚未认定"}[i.responsible],
+                        "、".join(i.flags) or "按规定报告",
+                        "、".join(i.sections) or "—",
+                    )
+                    for i in self.incidents
+                ],
+            )
+        )
+        return out
+
+    def _report_blocks(self) -> list[Block]:
+        out: list[Block] = [Heading(2, "五、季度书面报告报送情况")]
+        if not self.reports:
+            out.append(Para("本季度及上季度的书面报告均已按时报送（或尚未到期）。"))
+            return out
+        late = sum(1 for r in self.reports if r.status == "late")
+        missing = len(self.reports) - late
+        out.append(Para(f"本季度及上季度书面报告逾期报送{late}份，未报送{missing}份（三.2）。"))
+        out.append(
+            Table(
+                ("科室", "季度", "报送期限", "情况", "报送日期"),
+                [
+                    (
+                        r.name,
+                        f"第{_QUARTER_ZH[r.quarter]}季度",
+                        date_zh(r.due),
+                        _REPORT_ZH.get(r.status, r.status),
+                        date_zh(r.submitted_on) if r.submitted_on is not None else "—",
+                    )
+                    for r in self.reports
+                ],
+            )
+        )
+        return out
+
+    def _gap_blocks(self) -> list[Block]:
+        out: list[Block] = [Heading(2, "六、责任覆盖缺口")]
+        if not self.gaps:
+            out.append(Para("季度末在岗人员、分包和分管关系下，未发现责任覆盖缺口。"))
+            return out
+        errors = sum(1 for g in self.gaps if g.severity == "error")
+        out.append(
+            Para(
+                f"发现责任覆盖缺口{len(self.gaps)}项，其中须纠正的{errors}项、"
+                f"提示{len(self.gaps) - errors}项。"
+            )
+        )
+        out.append(
+            Table(
+                ("级别", "对象", "条款", "说明"),
+                [
+                    ("须纠正" if g.severity == "error" else "提示", g.subject, g.clause, g.message)
+                    for g in self.gaps
+                ],
+            )
+        )
+        return out
+
+    def _change_blocks(self) -> list[Block]:
+        out: list[Block] = [Heading(2, "七、责任变更")]
+        if self.changes:
+            out.append(
+                Table(
+                    ("日期", "变更", "对象"),
+                    [(date_zh(c.date), c.what, c.subject) for c in self.changes],
+                )
+            )
+            out.append(
+                Para(
+                    "以上依据组织文件所载的任职起始日期和分包、分管起止日期；其他变更未记载日期的不在此列。"
+                )
+            )
+        elif self.changes_known:
+            out.append(
+                Para("组织文件所载的任职起始日期和分包、分管起止日期中，没有落在本季度的责任变更。")
+            )
+        else:
+            out.append(
+                Para(
+                    "组织文件未记载任职起始日期和分包、分管起止日期，无从判断本季度有无责任变更；"
+                    "请办公室核对后补充。"
+                )
+            )
+        return out
+
+
+def _quarter(year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    from dualduty.calendars import quarter_bounds
+
+    return quarter_bounds(year, quarter)
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def pack_markdown(pack: MeetingPack) -> str:
+    """The pack as Markdown."""
+    return _docx.markdown(pack.blocks())
+
+
+def pack_html(pack: MeetingPack) -> str:
+    """The pack as one HTML document a word processor opens."""
+    return _docx.html(pack.blocks(), pack.title)
+
+
+def pack_docx(pack: MeetingPack) -> bytes:
+    """The pack as a Word document (.docx).
+
+    :raises ~dualduty.reports._docx.MissingDocx: without python-docx
+        (``pip install 'dualduty[docx]'``).
+    """
+    return _docx.docx(pack.blocks(), pack.title)
+
+
+# -- drafting ---------------------------------------------------------------------------------
+
+
+def meeting_pack(
+    store: Store,
+    org: Organisation,
+    year: int,
+    quarter: int,
+    *,
+    schedule: Schedule | None = None,
+    now: dt.datetime | None = None,
+) -> MeetingPack:
+    """Draft the papers of a quarter's coordination meeting from the record (三.3).
+
+    :param store: the record.
+    :param org: the organisation (as in force at the quarter's end).
+    :param year: the year.
+    :param quarter: the quarter, 1 to 4.
+    :param schedule: the year's schedule (default: planned with the organisation's
+        calendar, as :func:`~dualduty.records.compliance.compliance` does).
+    :param now: the time the pack is drafted as of (default: now, in the organisation's
+        zone); records from it on are left out.
+    :raises DocumentError: if the quarter is not 1 to 4, or the schedule is for another
+        year or does not cover the quarter.
+    """
+    from dualduty.coverage import analyse
+    from dualduty.graph import OrgGraph
+    from dualduty.records.compliance import ComplianceError, compliance
+
+    if quarter not in (1, 2, 3, 4):
+        raise DocumentError(f"quarter must be 1 to 4, got {quarter!r}")
+    zone = zoneinfo.ZoneInfo(org.timezone)
+    if now is None:
+        now = dt.datetime.now(zone)
+    if schedule is None:
+        from dualduty.calendars import calendar_for
+        from dualduty.planning import plan_schedule
+
+        schedule = plan_schedule(org, calendar_for(org, [year]), year)
+    elif schedule.year != year:
+        raise DocumentError(f"the schedule is for {schedule.year}, not {year}")
+    try:
+        view = compliance(store, org, schedule, now=now, year=year)
+    except ComplianceError as exc:
+        raise DocumentError(str(exc)) from None
+    if quarter not in view.quarters:
+        raise DocumentError(f"the schedule does not cover {year} Q{quarter}")
+    graph = OrgGraph(org)
+    now = view.now
+    first, last = _quarter(year, quarter)
+    names = {s.id: s.name for s in org.schools}
+    names.update((p.id, p.name) for p in org.places)
+
+    sections = tuple(_section_row(r, graph, last) for r in view.sections if r.quarter == quarter)
+    members = tuple(
+        _member_row(r, graph, last)
+        for r in view.holders
+        if r.quarter == quarter and r.kind == "post"
+    )
+    hazards, overdue = _hazards(
+        store, org, graph=graph, view=view, quarter=quarter, names=names, now=now
+    )
+    incidents = _incidents(
+        store, org, graph=graph, names=names, first=first, last=last, now=now, zone=zone
+    )
+    reports = _late_reports(view, graph, quarter)
+    coverage = analyse(org, on=min(last, now.date()))
+    gaps = tuple(
+        PackGap(g.severity.value, g.kind.value, g.subject, g.clause, g.message)
+        for g in coverage.gaps
+    )
+    changes, known = _changes(org, graph, first, last)
+    tally = next((t for t in view.coordination if t.quarter == quarter), None)
+    meetings = tuple(
+        (m.id, m.date, _unit_name(graph, m.unit))
+        for m in sorted(schedule.meetings, key=lambda m: (m.date, m.id))
+        if m.kind is MeetingKind.COORDINATION and m.quarter == quarter
+    )
+    pack = MeetingPack(
+        org_id=org.id,
+        org_name=org.name,
+        year=year,
+        quarter=quarter,
+        as_of=now.date(),
+        meetings=meetings,
+        held=tally.held if tally is not None else (),
+        sections=sections,
+        members=members,
+        hazards=hazards,
+        overdue=overdue,
+        incidents=incidents,
+        reports=reports,
+        gaps=gaps,
+        changes=changes,
+        changes_known=known,
+        agenda=(),
+    )
+    upcoming = sum(1 for v in schedule.visits if v.quarter == quarter + 1)
+    return attrs.evolve(pack, agenda=_agenda(pack, quarter, upcoming))
+
+
+def _unit_name(graph: OrgGraph, unit_id: str) -> str:
+    try:
+        return graph.unit(unit_id).name
+    except KeyError:
+        return unit_id
+
+
+def _schools_at(graph: OrgGraph, holder: str, day: dt.date) -> int:
+    seen: set[str] = set()
+    for package in graph.org.packages:
+        if package.holder != holder:
+            continue
+        if (package.start is None or package.start <= day) and (
+            package.end is None or day <= package.end
+        ):
+            seen.update(package.targets)
+    return len(seen)
+
+
+def _section_row(row: SectionRow, graph: OrgGraph, last: dt.date) -> PackRow:
+    v, h = row.visits.counts(), row.hazards
+    report = row.reports[0].status.value if row.reports else None
+    return PackRow(
+        row.section,
+        row.name,
+        False,
+        _schools_at(graph, row.section, last),
+        v["due"],
+        v["done"],
+        v["late"],
+        v["missed"],
+        v["pending"],
+        v["ad_hoc"],
+        len(h.found),
+        len(h.closed),
+        len(h.open),
+        len(h.overdue),
+        row.topic_studies.required,
+        len(row.topic_studies.held),
+        row.topic_studies.status.value,
+        report,
+    )
+
+
+def _member_row(row: HolderRow, graph: OrgGraph, last: dt.date) -> PackRow:
+    v, h = row.visits.counts(), row.hazards
+    try:
+        holder = graph.holder_of(row.holder)
+    except KeyError:
+        holder = None
+    name = row.name + (f"（{holder.name}）" if holder is not None else "")
+    return PackRow(
+        row.holder,
+        name,
+        True,
+        _schools_at(graph, row.holder, last),
+        v["due"],
+        v["done"],
+        v["late"],
+        v["missed"],
+        v["pending"],
+        v["ad_hoc"],
+        len(h.found),
+        len(h.closed),
+        len(h.open),
+        len(h.overdue),
+    )
+
+
+def _hazards(
+    store: Store,
+    org: Organisation,
+    *,
+    graph: OrgGraph,
+    view: Compliance,
+    quarter: int,
+    names: dict[str, str],
+    now: dt.datetime,
+) -> tuple[dict[str, int], tuple[PackHazard, ...]]:
+    """The district's hazard counts for the quarter (each hazard once) and its overdue ones."""
+    from dualduty.records.hazards import HazardRules, escalation_chain, fold_hazards
+
+    first, last = _quarter(view.year, quarter)
+    counts = dict.fromkeys(("found", "major", "closed", "open", "overdue"), 0)
+    late = []
+    for h in view.hazards:
+        if first <= h.found_on <= last:
+            counts["found"] += 1
+            counts["major"] += h.major
+        if h.closed_on is not None and first <= h.closed_on <= last:
+            counts["closed"] += 1
+        if quarter in h.open_at:
+            counts["open"] += 1
+        if quarter in h.overdue_at:
+            counts["overdue"] += 1
+            late.append(h)
+    if not late:
+        return counts, ()
+    states = {s.id: s for s in fold_hazards(store, HazardRules.of(org.rules), until=now)}
+    out = []
+    for h in late:
+        state = states.get(h.hazard)
+        responsible: str | None = None
+        level = 0
+        try:
+            chain = escalation_chain(graph, h.school)
+        except KeyError:
+            chain = ()
+        if state is not None:
+            level = state.escalation_level
+            if state.plan is not None:
+                responsible = state.plan.responsible
+        if responsible is None and chain:
+            responsible = chain[0].holder
+        person = None
+        if responsible is not None:
+            try:
+                person = graph.person(responsible).name
+            except KeyError:
+                person = responsible
+        try:
+            sections = tuple(u.name for u in graph.sections_for(h.school))
+        except KeyError:
+            sections = ()
+        out.append(
+            PackHazard(
+                h.hazard,
+                h.school,
+                names.get(h.school, h.school),
+                h.major,
+                h.description,
+                h.found_on,
+                h.missed,
+                sections,
+                person,
+                level,
+            )
+        )
+    out.sort(key=lambda x: (not x.major, x.found_on, x.hazard))
+    return counts, tuple(out)
+
+
+def _incidents(
+    store: Store,
+    org: Organisation,
+    *,
+    graph: OrgGraph,
+    names: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    zone: zoneinfo.ZoneInfo,
+) -> tuple[PackIncident, ...]:
+    from dualduty.records.incidents import IncidentRules, fold_incidents
+
+    out = []
+    for state in fold_incidents(store, IncidentRules.of(org), until=now):
+        day = state.occurred_at.astimezone(zone).date()
+        if not first <= day <= last:
+            continue
+        try:
+            sections = tuple(u.name for u in graph.sections_for(state.school))
+        except KeyError:
+            sections = ()
+        out.append(
+            PackIncident(
+                state.id,
+                state.school,
+                names.get(state.school, state.school),
+                state.category.label,
+                state.grade.label,
+                state.title,
+                day,
+                state.responsible,
+                tuple(sorted({f.kind.label for f in state.flags(now)})),
+                sections,
+            )
+        )
+    out.sort(key=lambda i: (i.occurred_on, i.incident))
+    return tuple(out)
+
+
+def _late_reports(view: Compliance, graph: OrgGraph, quarter: int) -> tuple[PackReport, ...]:
+    wanted = {quarter, quarter - 1}
+    out = [
+        PackReport(
+            r.unit,
+            _unit_name(graph, r.unit),
+            r.quarter,
+            r.due,
+            r.status.value,
+            r.submitted_on,
+        )
+        for r in view.reports
+        if r.quarter in wanted and r.status.value in ("late", "missing")
+    ]
+    order = {u.id: n for n, u in enumerate(graph.org.units)}
+    out.sort(key=lambda r: (-r.quarter, r.status != "missing", order.get(r.unit, len(order))))
+    return tuple(out)
+
+
+def _changes(
+    org: Organisation, graph: OrgGraph, first: dt.date, last: dt.date
+) -> tuple[tuple[PackChange, ...], bool]:
+    """The changes of responsibility the organisation dates within [first, last], and
+    whether it dates anything at all."""
+    known = False
+    out: list[PackChange] = []
+
+    def within(day: dt.date | None) -> bool:
+        return day is not None and first <= day <= last
+
+    for unit, post in org.iter_posts():
+        if post.since is None:
+            continue
+        known = True
+        if within(post.since):
+            holder = graph.holder_of(post.id)
+            who = holder.name if holder is not None else "（空缺）"
+            out.append(
+                PackChange(post.since, f"{unit.name}{post.title}由{who}担任", f"post:{post.id}")
+            )
+    for edge in org.in_charge:
+        if edge.start is None and edge.end is None:
+            continue
+        known = True
+        units = "、".join(_unit_name(graph, u) for u in edge.units)
+        title = _post_title(graph, edge.post)
+        if within(edge.start):
+            assert edge.start is not None
+            out.append(PackChange(edge.start, f"{title}开始分管{units}", f"in-charge:{edge.post}"))
+        if within(edge.end):
+            assert edge.end is not None
+            out.append(PackChange(edge.end, f"{title}不再分管{units}", f"in-charge:{edge.post}"))
+    for package in org.packages:
+        if package.start is None and package.end is None:
+            continue
+        known = True
+        holder_name = _post_title(graph, package.holder)
+        schools = "、".join(package.targets[:5]) + ("等" if len(package.targets) > 5 else "")
+        n = len(package.targets)
+        if within(package.start):
+            assert package.start is not None
+            out.append(
+                PackChange(
+                    package.start,
+                    f"{holder_name}开始分包{n}所学校（{schools}）",
+                    f"package:{package.id}",
+                )
+            )
+        if within(package.end):
+            assert package.end is not None
+            out.append(
+                PackChange(
+                    package.end,
+                    f"{holder_name}结束分包{n}所学校（{schools}）",
+                    f"package:{package.id}",
+                )
+            )
+    out.sort(key=lambda c: (c.date, c.subject))
+    return tuple(out), known
+
+
+def _post_title(graph: OrgGraph, holder: str) -> str:
+    try:
+        post = graph.post(holder)
+    except KeyError:
+        return _unit_name(graph, holder)
+    person = graph.holder_of(post.id)
+    return post.title + (f"（{person.name}）" if person is not None else "")
+
+
+def _agenda(pack: MeetingPack, quarter: int, upcoming: int) -> tuple[AgendaItem, ...]:
+    """The proposed agenda: what the findings call for, most urgent first; *upcoming* is
+    the next quarter's dedicated inspections on the schedule."""
+    items: list[AgendaItem] = []
+    if pack.overdue:
+        majors = sum(1 for h in pack.overdue if h.major)
+        ids = "、".join(h.hazard for h in pack.overdue[:10]) + (
+            "等" if len(pack.overdue) > 10 else ""
+        )
+        items.append(
+            AgendaItem(
+                "督办逾期未整改隐患",
+                f"逾期隐患{len(pack.overdue)}处（其中重大{majors}处）：{ids}；责任科室说明原因，明确整改时限",
+                "三.2",
+            )
+        )
+    t = pack.totals()
+    h = pack.hazards
+    items.append(
+        AgendaItem(
+            f"通报第{_QUARTER_ZH[quarter]}季度学校安全稳定工作情况",
+            f"专门督查应{t['due']}次、按期完成{t['done']}次、未完成{t['missed']}次、待完成"
+            f"{t['pending']}次；发现隐患{h['found']}处、销号{h['closed']}处",
+            "三.3",
+        )
+    )
+    if pack.incidents:
+        flagged = [i for i in pack.incidents if i.flags]
+        detail = f"{len(pack.incidents)}起：" + "、".join(
+            f"{i.title}（{i.school_name}）" for i in pack.incidents[:5]
+        )
+        if flagged:
+            detail += f"；其中{len(flagged)}起存在迟报、漏报或瞒报"
+        items.append(AgendaItem("通报事故（事件）及调查处置情况", detail, "二(一).2、二(三).3"))
+    short = [r.name for r in (*pack.sections, *pack.members) if r.missed]
+    if short:
+        items.append(
+            AgendaItem(
+                "专门督查未完成情况",
+                "未完成专门督查的：" + "、".join(short[:10]) + ("等" if len(short) > 10 else ""),
+                "三.2",
+            )
+        )
+    studies = [r.name for r in pack.sections if r.topic_status == "short"]
+    if studies:
+        items.append(
+            AgendaItem(
+                "专题研究未达标情况",
+                "本季度专题研究未达标的科室："
+                + "、".join(studies[:10])
+                + ("等" if len(studies) > 10 else ""),
+                "二(三).1",
+            )
+        )
+    if pack.reports:
+        units = list(dict.fromkeys(r.name for r in pack.reports))
+        items.append(
+            AgendaItem(
+                "季度书面报告逾期、未报送情况",
+                f"{len(pack.reports)}份："
+                + "、".join(units[:10])
+                + ("等" if len(units) > 10 else ""),
+                "三.2",
+            )
+        )
+    errors = [g for g in pack.gaps if g.severity == "error"]
+    if errors:
+        items.append(
+            AgendaItem(
+                "研究解决责任覆盖缺口",
+                f"须纠正的缺口{len(errors)}项："
+                + "；".join(g.message for g in errors[:3])
+                + ("等" if len(errors) > 3 else ""),
+                "二(二)、三.1",
+            )
+        )
+    if pack.changes:
+        items.append(
+            AgendaItem(
+                "通报责任变更及工作交接",
+                f"{len(pack.changes)}项："
+                + "；".join(c.what for c in pack.changes[:3])
+                + ("等" if len(pack.changes) > 3 else ""),
+                "三.1",
+            )
+        )
+    if quarter < 4:
+        items.append(
+            AgendaItem(
+                f"部署第{_QUARTER_ZH[quarter + 1]}季度学校安全稳定工作",
+                f"下季度日程安排专门督查{upcoming}次；各科室按季度开展专题研究，季度末报送书面报告",
+                "三.3",
+            )
+        )
+    else:
+        items.append(
+            AgendaItem(
+                "部署年终考核和下年度工作",
+                "年终考核、总结表彰（二(一).3、三.4），下年度签订责任状",
+                "三.4",
+            )
+        )
+    return tuple(items)
