@@ -95,6 +95,8 @@ nitpick_ignore = [
     # The same, as written in signatures autodoc cannot evaluate (they also name types
     # imported only for type checking, so it shows the annotation's text: fold_hazards).
     ("py:class", "dt.datetime"),
+    ("py:class", "dt.date"),
+    ("py:class", "pathlib.Path"),
     # OrgGraph.to_networkx returns a networkx graph; networkx is not documented here.
     ("py:class", "networkx.MultiDiGraph"),
     # The coverage report's frames are pandas DataFrames (an optional extra).
