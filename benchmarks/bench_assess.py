@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_records import YEAR, Year, organisation, workdir
-from timing import median_seconds
+from bench_records import YEAR, Year, organisation
+from timing import median_seconds, workdir
 
 from dualduty.plugins import Hooks, make_plugin_manager
 from dualduty.records.compliance import compliance
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the store files")
     args = parser.parse_args()
     began = time.perf_counter()
-    with workdir(args.dir, args.keep) as folder:
+    with workdir(args.dir, args.keep, "bench-assess-") as folder:
         rows = [measure(folder, schools, args.repeat) for schools in args.sizes]
     print()
     head = ("measure", "assess (s)", "compliance view (s)", "ratio", "goal", "excellent")

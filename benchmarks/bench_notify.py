@@ -30,11 +30,9 @@ import http.client
 import multiprocessing
 import os
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("DUALDUTY_LOAD_PLUGINS", "")
 
-from timing import sig, verdict
+from timing import print_table, sig, verdict, workdir
 
 from dualduty.notify.dispatch import Dispatcher
 from dualduty.notify.webhook import WebhookChannel
@@ -227,31 +225,6 @@ def raw_posts(port: int, n: int, seed: int) -> float:
 # -- printing ---------------------------------------------------------------------------------
 
 
-def print_table(table: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[col]) for row in table) for col in range(len(table[0]) - 1)]
-    for n, row in enumerate(table):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:-1], widths[1:], strict=True)
-        ]
-        print("  ".join([*cells, row[-1]]))
-        if n == 0:
-            print("-" * (sum(widths) + 2 * len(widths) + 24))
-
-
-@contextlib.contextmanager
-def workdir(base: Path | None, keep: bool) -> Iterator[Path]:
-    if base is not None:
-        base.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bench-notify-", dir=base))
-    try:
-        yield folder
-    finally:
-        if keep:
-            print(f"files kept in {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="messages")
@@ -273,7 +246,7 @@ def main() -> None:
     began = time.perf_counter()
     table: list[tuple[str, ...]] = [("measure", "dualduty", "plain POSTs", "ratio", "goal")]
     notes = []
-    with workdir(args.dir, args.keep) as folder, receiver() as port:
+    with workdir(args.dir, args.keep, "bench-notify-") as folder, receiver() as port:
         for n in args.sizes:
             for every in args.commit_every:
                 # the reference and dualduty in turns, so that both see the same machine

@@ -44,22 +44,18 @@ directory (or ``--dir``), removed unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import itertools
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 import zoneinfo
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from orgs import make_organisation
-from timing import median_seconds, sig, verdict
+from timing import median_seconds, print_table, sig, verdict, workdir
 
 from dualduty.calendars import calendar_for
 from dualduty.model import Organisation, Schedule
@@ -175,31 +171,6 @@ def summary(view: Compliance) -> dict[str, int]:
 # -- printing ---------------------------------------------------------------------------------
 
 
-def print_table(table: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[col]) for row in table) for col in range(len(table[0]) - 1)]
-    for n, row in enumerate(table):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:-1], widths[1:], strict=True)
-        ]
-        print("  ".join([*cells, row[-1]]))
-        if n == 0:
-            print("-" * (sum(widths) + 2 * len(widths) + 24))
-
-
-@contextlib.contextmanager
-def workdir(base: Path | None, keep: bool) -> Iterator[Path]:
-    if base is not None:
-        base.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bench-records-", dir=base))
-    try:
-        yield folder
-    finally:
-        if keep:
-            print(f"files kept in {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -215,7 +186,7 @@ def main() -> None:
     began = time.perf_counter()
     table: list[tuple[str, ...]] = [("measure", "dualduty", "reference", "ratio", "goal")]
     notes = []
-    with workdir(args.dir, args.keep) as folder:
+    with workdir(args.dir, args.keep, "bench-records-") as folder:
         for schools in args.sizes:
             org, schedule = organisation(schools)
             print(f"{schools:,} schools: {len(schedule.visits):,} visits scheduled; appending …")

@@ -45,8 +45,8 @@ import attrs
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_records import BIG, REFERENCE_SCHOOLS, YEAR, Year, organisation, print_table, workdir
-from timing import median_seconds, sig, verdict
+from bench_records import BIG, REFERENCE_SCHOOLS, YEAR, Year, organisation
+from timing import median_seconds, print_table, sig, verdict, workdir
 
 from dualduty.calendars import calendar_for
 from dualduty.model import NotifySettings, Organisation, Route, Schedule
@@ -208,7 +208,7 @@ def main() -> None:
     began = time.perf_counter()
     table: list[tuple[str, ...]] = [("measure", "dualduty", "reference", "ratio", "goal")]
     notes = []
-    with workdir(args.dir, args.keep) as folder:
+    with workdir(args.dir, args.keep, "bench-routing-") as folder:
         for schools in args.sizes:
             f = run(folder, schools, args.repeat, args.overdue_every)
             routing = f["record routing"] + f["reminder routing"]

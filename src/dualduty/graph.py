@@ -234,6 +234,30 @@ class OrgGraph:
             return None
         return next((p for p in group.posts if p.role is Role.LEADER), None)
 
+    def office_members(self) -> frozenset[str]:
+        """The people acting for the leading group's office (领导小组办公室): the holder of
+        its head post and the holders of the posts of the office and of its seat."""
+        people: set[str] = set()
+        for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
+            head = self.head_of(office.id)
+            if head is not None and head.holder is not None:
+                people.add(head.holder)
+            units = [office]
+            if office.seated_in is not None:
+                units.append(self.unit(office.seated_in))
+            people.update(p.holder for u in units for p in u.posts if p.holder is not None)
+        return frozenset(people)
+
+    def office_heads(self) -> frozenset[str]:
+        """Who a report to the office goes to: the holder of its head post (every member
+        of the office, :meth:`office_members`, when the post is vacant or missing)."""
+        heads = set()
+        for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
+            head = self.head_of(office.id)
+            if head is not None and head.holder is not None:
+                heads.add(head.holder)
+        return frozenset(heads) or self.office_members()
+
     def unit_of(self, post_id: str) -> Unit:
         """The unit a post belongs to."""
         self.post(post_id)

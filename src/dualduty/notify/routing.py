@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from dualduty.model.enums import Role, UnitKind
+from dualduty.model.enums import Role
 from dualduty.model.notify import (
     CHANNEL_CONTACT,
     EVENT_KINDS,
@@ -171,20 +171,10 @@ class Roles:
 
     def office_members(self) -> tuple[str, ...]:
         """The people acting for the leading group's office: its head and its seat's
-        staff, sorted."""
+        staff, sorted (:meth:`~dualduty.OrgGraph.office_members`)."""
         found = self._fixed.get("office")
         if found is None:
-            graph = self.graph
-            people: set[str] = set()
-            for office in (u for u in graph.org.units if u.kind is UnitKind.OFFICE):
-                head = graph.head_of(office.id)
-                if head is not None and head.holder is not None:
-                    people.add(head.holder)
-                units = [office]
-                if office.seated_in is not None:
-                    units.append(graph.unit(office.seated_in))
-                people.update(p.holder for u in units for p in u.posts if p.holder is not None)
-            found = self._fixed["office"] = tuple(sorted(people))
+            found = self._fixed["office"] = tuple(sorted(self.graph.office_members()))
         return found
 
     def office_heads(self) -> tuple[str, ...]:
@@ -192,13 +182,7 @@ class Roles:
         none), sorted."""
         found = self._fixed.get("office-head")
         if found is None:
-            heads = set()
-            for office in (u for u in self.graph.org.units if u.kind is UnitKind.OFFICE):
-                head = self.graph.head_of(office.id)
-                if head is not None and head.holder is not None:
-                    heads.add(head.holder)
-            found = tuple(sorted(heads)) or self.office_members()
-            self._fixed["office-head"] = found
+            found = self._fixed["office-head"] = tuple(sorted(self.graph.office_heads()))
         return found
 
     def leader(self) -> tuple[str, ...]:

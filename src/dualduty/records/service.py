@@ -164,30 +164,16 @@ class Desk:
     # -- who -------------------------------------------------------------------------------
 
     def office_members(self) -> frozenset[str]:
-        """The people acting for the leading group's office: its head and its seat's staff."""
+        """The people acting for the leading group's office: its head and its seat's staff
+        (:meth:`~dualduty.OrgGraph.office_members`)."""
         if self._office is None:
-            graph = self.graph
-            people: set[str] = set()
-            for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
-                head = graph.head_of(office.id)
-                if head is not None and head.holder is not None:
-                    people.add(head.holder)
-                units = [office]
-                if office.seated_in is not None:
-                    units.append(graph.unit(office.seated_in))
-                people.update(p.holder for u in units for p in u.posts if p.holder is not None)
-            self._office = frozenset(people)
+            self._office = self.graph.office_members()
         return self._office
 
     def office_heads(self) -> frozenset[str]:
         """Who a report to the office goes to: its head (all its members if it has none)."""
         if self._office_heads is None:
-            heads = set()
-            for office in (u for u in self.org.units if u.kind is UnitKind.OFFICE):
-                head = self.graph.head_of(office.id)
-                if head is not None and head.holder is not None:
-                    heads.add(head.holder)
-            self._office_heads = frozenset(heads) or self.office_members()
+            self._office_heads = self.graph.office_heads()
         return self._office_heads
 
     def leading_members(self) -> frozenset[str]:
