@@ -40,14 +40,15 @@ from dualduty.notify.webhook import WebhookChannel
 from dualduty.storage import OutboxMessage, open_store
 
 WORKER = Path(__file__).parent / "dispatch_worker.py"
-CLOCK_START = time.time() + 60  # the test clocks start after every message's creation
 
 
 class Clock:
     """A clock the test moves; ``sleep`` moves it too."""
 
-    def __init__(self, now: float = CLOCK_START) -> None:
-        self.now = now
+    def __init__(self, now: float | None = None) -> None:
+        # after every message's creation: messages are created at the wall clock's time,
+        # and a suite may run for minutes before a test makes its clock
+        self.now = time.time() + 60 if now is None else now
 
     def __call__(self) -> float:
         return self.now
