@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import sys
 import typing
 from pathlib import Path
 
@@ -33,6 +34,9 @@ from sphinx.util.typing import stringify_annotation
 
 import dualduty
 
+# docs/_ext holds this site's own extensions (the traceability table).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
+
 project = "dualduty"
 author = "dualduty developers"
 copyright = "dualduty developers"
@@ -44,6 +48,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
+    "traceability",
 ]
 
 source_suffix = {".md": "markdown"}
