@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_records import add_ledger_parser, add_record_parser
     from ._cli_reports import add_compliance_parser, add_report_parser
     from ._cli_schedule import add_schedule_parser
+    from ._cli_schools import add_schools_parser
     from .planning._cli import add_packages_parser
 
     add_packages_parser(sub)
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     add_pledge_doc_parser(sub)
     add_pack_parser(sub)
     add_notify_parser(sub)
+    add_schools_parser(sub)
     return parser
 
 
@@ -138,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._cli_records import run_ledger, run_record
     from ._cli_reports import run_compliance, run_report
     from ._cli_schedule import run_schedule
+    from ._cli_schools import run_schools
     from .errors import DualdutyError
     from .planning._cli import run_packages
 
@@ -154,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pledge-doc": run_pledge_doc,
         "pack": run_pack,
         "notify": run_notify,
+        "schools": run_schools,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,

@@ -20,6 +20,17 @@ from ._schedule import (
     write_schedule_json,
     write_schedule_xlsx,
 )
+from ._schools import (
+    SCHOOL_COLUMNS,
+    InvalidSchoolsFile,
+    SchoolChanges,
+    read_schools,
+    school_changes,
+    schools_to_csv,
+    schools_to_xlsx,
+    with_schools,
+    write_schools,
+)
 from .files import FORMAT_VERSION, dump, dumps, format_for, from_data, load, loads, to_data
 
 __all__ = ["FORMAT_VERSION", "dump", "dumps", "format_for", "from_data", "load", "loads", "to_data"]
@@ -42,4 +53,17 @@ __all__ += [
     "write_schedule_ics",
     "write_schedule_json",
     "write_schedule_xlsx",
+]
+
+# School lists (issue 9): a district's schools from and to CSV and Excel.
+__all__ += [
+    "SCHOOL_COLUMNS",
+    "InvalidSchoolsFile",
+    "SchoolChanges",
+    "read_schools",
+    "school_changes",
+    "schools_to_csv",
+    "schools_to_xlsx",
+    "with_schools",
+    "write_schools",
 ]
