@@ -2,7 +2,7 @@
 
 Districts keep their list of schools (学校名单) in Excel. This module reads one into
 :class:`~dualduty.model.School` objects and writes one back as a template, one row per
-school under Chinese headers (:data:`SCHOOL_COLUMNS`; the English field names are
+school under Chinese headers (``SCHOOL_COLUMNS``; the English field names are
 accepted as headers too), and puts the schools into an organisation
 (:func:`with_schools`).
 
@@ -145,7 +145,7 @@ def _row(school: School) -> list[Any]:
 
 
 def schools_to_csv(schools: Iterable[School]) -> str:
-    """The schools as CSV text: a header row (:data:`SCHOOL_COLUMNS`), one row per school.
+    """The schools as CSV text: a header row (``SCHOOL_COLUMNS``), one row per school.
 
     Levels, ownership, risk and facilities are written as their Chinese labels, the
     facilities separated by ``、``; lines end with CRLF. :func:`write_schools` writes
@@ -446,7 +446,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[tuple[School, ...], tuple[str, 
 def read_schools(path: str | os.PathLike[str]) -> tuple[School, ...]:
     """Read a school list from a ``.csv`` or ``.xlsx`` file, in the order of its rows.
 
-    The header row names the columns, in any order, in Chinese (:data:`SCHOOL_COLUMNS`)
+    The header row names the columns, in any order, in Chinese (``SCHOOL_COLUMNS``)
     or by the :class:`~dualduty.model.School` field names (``id``, ``level`` …).
     学校编号, 学校名称 and 学段 are required; an empty cell of the others takes the
     model's default (公办, 0 students, 中 risk, no facilities). Other columns (an
