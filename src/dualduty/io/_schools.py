@@ -248,22 +248,12 @@ def _blank(value: Any) -> bool:
 
 
 def _csv_rows(raw: bytes, source: str) -> list[Sequence[Any]]:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("gb18030")  # what Excel on a Chinese Windows saves "CSV" in
-        except UnicodeDecodeError as exc:
-            problem = Problem("", f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")
-            raise InvalidSchoolsFile([problem], source) from None
-    rows: list[Sequence[Any]] = []
-    try:
-        rows.extend(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise InvalidSchoolsFile(
-            [Problem(f"row {len(rows) + 1}", f"not valid CSV: {exc}")], source
-        ) from None
-    return rows
+    from ._text import csv_rows
+
+    rows = csv_rows(raw)
+    if isinstance(rows, Problem):
+        raise InvalidSchoolsFile([rows], source)
+    return list(rows)
 
 
 def _xlsx_rows(raw: bytes, source: str) -> list[Sequence[Any]]:

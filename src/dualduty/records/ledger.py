@@ -1749,24 +1749,12 @@ def _row_of(problem: Problem) -> int:
 
 
 def _csv_rows(raw: bytes, source: str) -> list[Sequence[Any]]:
-    import csv
-    import io
+    from dualduty.io._text import csv_rows
 
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("gb18030")  # what Excel on a Chinese Windows saves "CSV" in
-        except UnicodeDecodeError as exc:
-            problem = Problem("", f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")
-            raise InvalidLedger([problem], source) from None
-    rows: list[Sequence[Any]] = []
-    try:
-        rows.extend(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        problem = Problem(f"row {len(rows) + 1}", f"not valid CSV: {exc}")
-        raise InvalidLedger([problem], source) from None
-    return rows
+    rows = csv_rows(raw)
+    if isinstance(rows, Problem):
+        raise InvalidLedger([rows], source)
+    return list(rows)
 
 
 def _xlsx_rows(raw: bytes, source: str, ledger: Ledger) -> list[Sequence[Any]]:

@@ -365,17 +365,11 @@ def read_schedule_csv(
     :raises InvalidScheduleFile: when the file cannot be read or holds a problem.
     """
     source = os.fspath(path)
-    raw = _read_bytes(path, source)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise InvalidScheduleFile(
-                [Problem("", f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")],
-                source,
-            ) from None
+    from dualduty.io._text import decode_csv
+
+    text = decode_csv(_read_bytes(path, source))
+    if isinstance(text, Problem):
+        raise InvalidScheduleFile([text], source)
     return schedule_from_csv(text, source=source, year=year, quarter=quarter)
 
 
