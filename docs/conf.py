@@ -112,6 +112,9 @@ nitpick_ignore = [
     # Store.transaction() returns, and record_kind's type variable.
     ("py:class", "dualduty.storage.store._TransactionContext"),
     ("py:class", "dualduty.records.base._T"),
+    # The union of the organisation's change kinds, as annotations name it (documented
+    # in the records reference as dualduty.records.timeline.ChangeData).
+    ("py:class", "ChangeData"),
 ]
 
 # -- HTML ----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from dualduty.reports.cards import (
     card_markdown,
     duty_card,
     duty_cards,
+    year_organisation,
 )
 from dualduty.storage import open_store
 from dualduty.storage.store import Store
@@ -547,3 +548,158 @@ def test_now_needs_a_time_zone(year_store: Store) -> None:
         duty_card(
             ORG, "p002", 2026, schedule=SCHEDULE, store=year_store, now=dt.datetime(2026, 5, 1)
         )
+
+
+# -- as of a date: the record's changes to the organisation -------------------------------------
+
+SMALL = year_data.ORG  # the reference organisation with three schools
+ZONE = year_data.ZONE
+END = dt.datetime(2026, 12, 31, 18, tzinfo=ZONE)
+JUNE = dt.datetime(2026, 6, 15, 9, tzinfo=ZONE)
+
+
+@pytest.fixture(scope="module")
+def moved_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A record of changes: 办公室's package of s0002 goes to 政教科 on 30 June, and
+    政教科's first staff post passes from p014 to a newcomer, p090, on 1 July."""
+    path = tmp_path_factory.mktemp("moved") / "records.db"
+    with open_store(f"sqlite:///{path}") as store:
+        changes = Recorder(store, SMALL).org_changes
+        at = dt.datetime(2026, 6, 20, 9, tzinfo=ZONE)
+        changes.set_package(
+            "pkg-general-office", "moral-education", dt.date(2026, 6, 30), actor="p001",
+            schools=["s0002"], reason="分包调整", at=at,
+        )  # fmt: skip
+        changes.join("p090", "钱立新", dt.date(2026, 7, 1), actor="p001", at=at)
+        changes.assign("moral-education.staff-1", "p090", dt.date(2026, 7, 1), actor="p001", at=at)
+        yield store
+
+
+def dated_schedule(store: Store, now: dt.datetime) -> Schedule:
+    """The schedule planned from the organisation with the record's changes."""
+    org = year_organisation(SMALL, store, 2026, now=now)
+    return plan_schedule(org, calendar_for(org, [2026]), 2026)
+
+
+def test_a_package_moved_mid_year_is_on_both_sections_cards_with_its_dates(
+    moved_store: Store,
+) -> None:
+    schedule = dated_schedule(moved_store, END)
+    new_head = duty_card(SMALL, year_data.MORAL_HEAD, 2026, store=moved_store, now=END)
+    assert [(s.school, s.holder, s.start, s.end) for s in new_head.schools] == [
+        ("s0002", "moral-education", dt.date(2026, 6, 30), None),
+        ("s0003", "moral-education", None, None),
+    ]
+    assert "2026年6月30日起" in card_markdown(new_head)
+    old_head = duty_card(SMALL, year_data.HEAD, 2026, store=moved_store, now=END)
+    assert [(s.school, s.holder, s.start, s.end) for s in old_head.schools] == [
+        ("s0002", "general-office", None, dt.date(2026, 6, 29)),
+    ]
+    assert "至2026年6月29日" in card_markdown(old_head)
+    # the visits of s0002 follow the package: 办公室's until the move, 政教科's after
+    moral_visits = [
+        v for p in ("p090", "p015") for v in duty_card(
+            SMALL, p, 2026, store=moved_store, now=END
+        ).visits if v.school == "s0002"
+    ]  # fmt: skip
+    assert {v.quarter for v in moral_visits} == {3, 4}
+    assert {v.holder for v in moral_visits} == {"moral-education"}
+    assert len(moral_visits) == 4
+    office_visits = duty_card(SMALL, year_data.STAFF_2, 2026, store=moved_store, now=END).visits
+    expected = [v.id for v in schedule.visits if "general-office.staff-2" in v.inspectors]
+    assert [v.visit for v in office_visits] == expected
+    assert {v.quarter for v in office_visits} <= {1, 2}
+    # the same organisation without the record: 办公室 holds s0002 all year
+    assert [s.school for s in duty_card(SMALL, year_data.MORAL_HEAD, 2026).schools] == ["s0003"]
+
+
+def test_a_post_handed_over_is_on_the_successor_s_card_from_that_day(
+    moved_store: Store,
+) -> None:
+    successor = duty_card(SMALL, "p090", 2026, store=moved_store, now=END)
+    assert [(p.post.id, p.post.since) for p in successor.posts] == [
+        ("moral-education.staff-1", dt.date(2026, 7, 1))
+    ]
+    assert successor.held_on == dt.date(2026, 12, 31)
+    assert successor.visits  # staff-1's visits from 1 July on
+    assert all(v.date >= dt.date(2026, 7, 1) for v in successor.visits)
+    schedule = dated_schedule(moved_store, END)
+    assert [v.visit for v in successor.visits] == [
+        v.id
+        for v in schedule.visits
+        if "moral-education.staff-1" in v.inspectors and v.date >= dt.date(2026, 7, 1)
+    ]
+    text = card_markdown(successor)
+    assert "- 岗位：政教科 政教科科员（截至2026年12月31日）" in text
+    assert "### 政教科 政教科科员（2026年7月1日起）" in text
+    # the predecessor holds no post at the year's end; in June they held it
+    assert duty_card(SMALL, year_data.MORAL_STAFF, 2026, store=moved_store, now=END).posts == ()
+    june = duty_card(SMALL, year_data.MORAL_STAFF, 2026, store=moved_store, now=JUNE)
+    assert [p.post.id for p in june.posts] == ["moral-education.staff-1"]
+    # the record already says they pass it on on 1 July: their visits end the day before
+    assert june.posts[0].until == dt.date(2026, 6, 30)
+    staff_1 = [v for v in schedule.visits if "moral-education.staff-1" in v.inspectors]
+    assert any(v.date > dt.date(2026, 6, 30) for v in staff_1)
+    assert [v.visit for v in june.visits] == [
+        v.id for v in staff_1 if v.date <= dt.date(2026, 6, 30)
+    ]
+    assert "### 政教科 政教科科员（至2026年6月30日）" in card_markdown(june)
+    assert june.held_on == dt.date(2026, 6, 15)
+    # a card made after the year reads the posts on its last day, before it on its first
+    after = dt.datetime(2027, 3, 1, 9, tzinfo=ZONE)
+    assert duty_card(SMALL, "p090", 2026, store=moved_store, now=after).held_on == dt.date(
+        2026, 12, 31
+    )
+    before = dt.datetime(2025, 11, 1, 9, tzinfo=ZONE)
+    early = duty_card(SMALL, year_data.MORAL_STAFF, 2026, store=moved_store, now=before)
+    assert early.held_on == dt.date(2026, 1, 1)
+    assert [p.post.id for p in early.posts] == ["moral-education.staff-1"]
+    # the unit's cards: the holders at the year's end
+    people = [c.person.id for c in duty_cards(SMALL, 2026, unit="moral-education",
+                                              store=moved_store, now=END)]  # fmt: skip
+    assert people == ["p013", "p090", "p015"]
+    everyone = {c.person.id for c in duty_cards(SMALL, 2026, store=moved_store, now=END)}
+    assert "p090" in everyone
+    assert "p014" not in everyone
+
+
+def test_year_organisation_without_changes_is_the_organisation_itself(
+    moved_store: Store,
+) -> None:
+    assert year_organisation(SMALL, None, 2026) is SMALL
+    with open_store("memory:") as empty:
+        assert year_organisation(SMALL, empty, 2026, now=END) is SMALL
+    dated = year_organisation(SMALL, moved_store, 2026, now=END)
+    assert dated is not SMALL
+    assert year_organisation(dated, moved_store, 2026, now=END) is dated
+    assert {p.id for p in dated.packages} >= {
+        "pkg-general-office",
+        "pkg-general-office.until-2026-06-29",
+    }
+    with pytest.raises(DocumentError, match="must be a date and time with a time zone"):
+        year_organisation(SMALL, moved_store, 2026, now=dt.datetime(2026, 5, 1))
+
+
+def test_card_command_with_a_record_plans_from_the_changed_organisation(
+    moved_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org_file = tmp_path / "bureau.toml"
+    dualduty.dump(SMALL, org_file)
+    args = ["card", "--org", str(org_file), "--db", moved_store.url, "--year", "2026"]
+    status = main([*args, "--person", "p090", "--now", END.isoformat()])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    card = duty_card(
+        SMALL, "p090", 2026, schedule=dated_schedule(moved_store, END), store=moved_store, now=END
+    )
+    assert out == card_markdown(card)
+    assert "南关街道第一初级中学（s0002）" in out
+    status = main([*args, "--unit", "moral-education", "--now", END.isoformat(),
+                   "-o", str(tmp_path / "cards")])  # fmt: skip
+    capsys.readouterr()
+    assert status == 0
+    assert sorted(p.name for p in (tmp_path / "cards").iterdir()) == [
+        "card-p013-2026.md",
+        "card-p015-2026.md",
+        "card-p090-2026.md",
+    ]

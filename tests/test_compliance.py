@@ -482,7 +482,7 @@ class TestHazards:
         assert closed_before not in view.section(SECTION).hazards.closed
 
 
-_COMMANDS = ("register", "plan", "claim", "accept", "reject", "close", "escalate")
+_COMMANDS = ("register", "plan", "claim", "accept", "reject", "close", "escalate", "reassign")
 #: The loop's next step after each command (claimed: accepted or sent back).
 _NEXT = {
     "find": ("register",),
@@ -553,6 +553,8 @@ def test_the_view_folds_hazards_as_the_hazard_loop_does(
                     )
                 elif command == "close":
                     hazards.close(ids[n], actor=OFFICE_HEAD, at=when)
+                elif command == "reassign":
+                    hazards.reassign(ids[n], STAFF, actor=OFFICE_HEAD, at=when)
                 else:
                     hazards.escalate_overdue(when, actor=OFFICE_HEAD)
             except (InvalidTransition, PermissionDenied):

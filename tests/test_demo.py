@@ -27,10 +27,13 @@ def test_the_demo_runs_to_its_ranking_and_report(
     assert "excellent sections (优秀科室):" in out
     assert "★ 优秀科室" in out
     assert "year report written" in out
+    assert "2 changes of responsibility (责任变更 2 项)" in out
     with open_store(f"sqlite:///{tmp_path / 'd' / 'dualduty.db'}", readonly=True) as store:
         assert store.verify().ok
         kinds = {e.record.kind for e in store.read()}
         assert {"inspection", "hazard-closed", "incident-recorded", "assessment-published"} <= kinds
+        # the mid-year reorganisation: a package moved, a head's post handed to a newcomer
+        assert {"package-changed", "person-joined", "post-assigned"} <= kinds
         assert store.outbox(state="pending") == []  # every notification was delivered
     log = (tmp_path / "d" / "notifications.log").read_text("utf-8")
     assert "重大隐患" in log or "事故" in log
@@ -72,3 +75,15 @@ def test_a_store_given_by_url_must_be_empty(
     err = capsys.readouterr().err
     assert "needs an empty store" in err
     assert "Traceback" not in err
+
+
+def test_the_demo_without_the_reorganisation(tmp_path: Path) -> None:
+    from dualduty.demo import run_demo
+    from dualduty.records.timeline import CHANGE_KINDS
+
+    lines: list[str] = []
+    result = run_demo(tmp_path / "d", schools=12, say=lines.append, reorganise=False)
+    assert result.changes == 0
+    assert not [line for line in lines if "changes of responsibility" in line]
+    with open_store(result.db, readonly=True) as store:
+        assert not [e for e in store.read() if e.record.kind in CHANGE_KINDS]

@@ -13,6 +13,7 @@ import pytest
 import dualduty
 import scoring_year as Y
 from dualduty.cli import main
+from dualduty.records import Recorder
 from dualduty.records.compliance import Compliance, compliance
 from dualduty.reports._docx import DocumentError
 from dualduty.reports.pack import MeetingPack, meeting_pack, pack_docx, pack_html, pack_markdown
@@ -267,3 +268,115 @@ def test_pack_command_refuses_bad_input(
     assert out == ""
     assert err.startswith("dualduty: ")
     assert "Traceback" not in err
+
+
+# -- the record's changes of responsibility ---------------------------------------------------
+
+MOVED_ON = dt.date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, int, str]]:
+    """The hand-built year, then 办公室's package of s0002 moved to 政教科 from 30 June (the
+    change recorded on 20 June) and an incident at s0002 on 10 August."""
+    path = tmp_path_factory.mktemp("moved") / "records.db"
+    with open_store(f"sqlite:///{path}") as s:
+        Y.build(s)
+        r = Recorder(s, Y.ORG, clock=lambda: Y.at(2026, 8, 10))
+        seq = r.org_changes.set_package(
+            "pkg-general-office", Y.MORAL, MOVED_ON, actor="p001", schools=[Y.SCHOOL],
+            reason="分包调整", at=Y.at(2026, 6, 20, 9),
+        ).seq  # fmt: skip
+        r.incidents.record(
+            Y.SCHOOL, "accident", "学生摔伤", occurred=Y.at(2026, 8, 10, 10),
+            actor=Y.OFFICE_HEAD, at=Y.at(2026, 8, 10, 12),
+        )  # fmt: skip
+        yield s, seq, str(path)
+
+
+def test_the_quarter_s_recorded_changes_are_listed_with_their_records(
+    moved: tuple[Store, int, str],
+) -> None:
+    store, seq, _ = moved
+    q2 = pack(store, 2)
+    assert q2.changes_known
+    [change] = q2.changes
+    assert (change.date, change.subject, change.seq) == (
+        MOVED_ON,
+        "package:pkg-general-office",
+        seq,
+    )
+    assert change.what == "分包pkg-general-office（南关街道第一初级中学）：办公室 → 政教科"
+    text = pack_markdown(q2)
+    assert f"| 2026年6月30日 | {change.what} | package:pkg-general-office | 记录{seq} |" in text
+    agenda = {a.title: a for a in q2.agenda}
+    assert change.what in agenda["通报责任变更及工作交接"].detail
+    # Q3 has none, and says so: the record does hold changes
+    q3 = pack(store, 3)
+    assert q3.changes == ()
+    assert q3.changes_known
+    assert "没有落在本季度的责任变更" in pack_markdown(q3)
+    # drafted before the change was recorded, the pack cannot know it
+    early = meeting_pack(store, Y.ORG, 2026, 2, schedule=Y.SCHEDULE, now=Y.at(2026, 6, 19, 9))
+    assert early.changes == ()
+    assert not early.changes_known
+
+
+def test_recorded_and_file_dated_changes_are_listed_together(
+    moved: tuple[Store, int, str],
+) -> None:
+    store, seq, _ = moved
+    units = [
+        attrs.evolve(
+            u,
+            posts=[
+                attrs.evolve(p, since=dt.date(2026, 5, 4)) if p.id == f"{Y.MORAL}.head" else p
+                for p in u.posts
+            ],
+        )
+        for u in Y.ORG.units
+    ]
+    q2 = pack(store, 2, attrs.evolve(Y.ORG, units=units))
+    assert [(c.date, c.subject, c.seq) for c in q2.changes] == [
+        (dt.date(2026, 5, 4), f"post:{Y.MORAL}.head", None),
+        (MOVED_ON, "package:pkg-general-office", seq),
+    ]
+    assert "| 组织文件 |" in pack_markdown(q2)
+
+
+def test_events_name_the_sections_that_held_the_school_on_their_day(
+    moved: tuple[Store, int, str],
+) -> None:
+    store, _, _ = moved
+    [before] = pack(store, 2).incidents  # 坠楼, in June: 办公室's
+    assert (before.school, before.sections) == (Y.SCHOOL, ("办公室",))
+    after = [i for i in pack(store, 3).incidents if i.school == Y.SCHOOL]
+    assert [(i.title, i.sections) for i in after] == [("学生摔伤", ("政教科",))]
+    q4 = pack(store, 4)
+    [overdue] = q4.overdue  # found on 1 November: 政教科's by then
+    assert overdue.sections == ("政教科",)
+    rows = {r.holder: r.schools for r in q4.sections}
+    assert (rows[Y.UNIT], rows[Y.MORAL]) == (0, 2)
+    assert {r.holder: r.schools for r in pack(store, 1).sections}[Y.UNIT] == 1
+
+
+def test_pack_command_plans_from_the_changed_organisation(
+    moved: tuple[Store, int, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, seq, path = moved
+    org_file = tmp_path / "bureau.toml"
+    dualduty.dump(Y.ORG, org_file)
+    args = ["pack", "--db", f"sqlite:///{path}", "--org", str(org_file)]
+    status = main([*args, "--now", Y.NOW.isoformat(), "--year", "2026", "--quarter", "3"])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    # planned from the organisation with the change: Q3's visits of s0002 are 政教科's
+    expected = meeting_pack(store, Y.ORG, 2026, 3, now=Y.NOW)
+    assert out == pack_markdown(expected)
+    moral = next(r for r in expected.sections if r.holder == Y.MORAL)
+    office = next(r for r in expected.sections if r.holder == Y.UNIT)
+    assert (moral.due, office.due) == (4, 0)
+    status = main([*args, "--now", Y.NOW.isoformat(), "--year", "2026", "--quarter", "2"])
+    out, _ = capsys.readouterr()
+    assert status == 0
+    assert f"记录{seq}" in out

@@ -302,3 +302,88 @@ def test_a_section_without_schools_pledges_the_rule_not_zero_visits() -> None:
         "本年度无分包学校；承担分包任务的，对所包学校每所每季度开展专门督查2次"
     )
     assert "分包学校及专门督查次数" not in pledge_markdown(pledge)
+
+
+def test_a_package_moved_mid_quarter_counts_in_proportion_to_its_days() -> None:
+    # from 15 August: 47 of Q3's 92 days, so one of the two visits (rounded half up)
+    packages = [
+        attrs.evolve(p, start=dt.date(2026, 8, 15)) if p.holder == "planning" else p
+        for p in ORG.packages
+    ]
+    pledge = planning(attrs.evolve(ORG, packages=packages))
+    schools = len([s for p in ORG.packages if p.holder == "planning" for s in p.schools])
+    assert pledge.target("visits").per_quarter == (0, 0, schools, schools * 2)
+    org = attrs.evolve(ORG, packages=packages)
+    schedule = plan_schedule(org, calendar_for(org, [2026]), 2026)
+    planned = tuple(
+        sum(1 for v in schedule.visits if v.holder == "planning" and v.quarter == q)
+        for q in (1, 2, 3, 4)
+    )
+    assert pledge.target("visits").per_quarter == planned  # as the planner counts them
+
+
+# -- with the record's changes to the organisation ------------------------------------------------
+
+SMALL = dualduty.reference_organisation(schools=3)
+ZONE = dt.timezone(dt.timedelta(hours=8))
+END = dt.datetime(2026, 12, 31, 18, tzinfo=ZONE)
+JANUARY = dt.datetime(2026, 1, 5, 9, tzinfo=ZONE)
+
+
+@pytest.fixture(scope="module")
+def moved_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """办公室's package of s0002 goes to 政教科 on 30 June; 政教科's head post passes to a
+    newcomer, p090, on 1 July."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('moved') / 'records.db'}"
+    at = dt.datetime(2026, 6, 20, 9, tzinfo=ZONE)
+    with open_store(url) as store:
+        changes = Recorder(store, SMALL, clock=lambda: at).org_changes
+        changes.set_package(
+            "pkg-general-office", "moral-education", dt.date(2026, 6, 30), actor="p001",
+            schools=["s0002"], reason="分包调整", at=at,
+        )  # fmt: skip
+        changes.join("p090", "钱立新", dt.date(2026, 7, 1), actor="p001", at=at)
+        changes.assign("moral-education.head", "p090", dt.date(2026, 7, 1), actor="p001", at=at)
+    return url
+
+
+def test_with_the_record_the_targets_follow_a_package_moved_mid_year(moved_db: str) -> None:
+    with open_store(moved_db, readonly=True) as store:
+        office = pledge_document(SMALL, "general-office", 2026, rubric=RUBRIC, store=store, now=END)
+        moral = pledge_document(SMALL, "moral-education", 2026, rubric=RUBRIC, store=store, now=END)
+        signed_in_january = pledge_document(
+            SMALL, "moral-education", 2026, rubric=RUBRIC, store=store, now=JANUARY
+        )
+    # 30 June is one day of Q2: no visit of s0002 for 政教科 then
+    assert office.target("visits").per_quarter == (2, 2, 0, 0)
+    assert moral.target("visits").per_quarter == (2, 2, 4, 4)
+    assert [s for s, _ in office.schools] == ["s0002"]
+    assert [s for s, _ in moral.schools] == ["s0002", "s0003"]
+    assert (moral.head.person, moral.head.name) == ("p090", "钱立新")
+    head = next(p for _u, p in SMALL.iter_posts() if p.id == "moral-education.head")
+    assert signed_in_january.head.person == head.holder
+    # without the record: the district file's packages, all year
+    plain = pledge_document(SMALL, "moral-education", 2026, rubric=RUBRIC)
+    assert plain.target("visits").per_quarter == (2, 2, 2, 2)
+
+
+def test_pledge_doc_command_reads_the_record(
+    moved_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org_file = tmp_path / "bureau.toml"
+    dualduty.dump(SMALL, org_file)
+    args = ["pledge-doc", "--org", str(org_file), "--section", "moral-education", "--year", "2026"]
+    status = main([*args, "--db", moved_db, "--now", END.isoformat()])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert "第一至四季度分别为2、2、4、4次" in out
+    assert "- 科室负责人：政教科科长 钱立新" in out
+    status = main(args)
+    out, _ = capsys.readouterr()
+    assert status == 0
+    assert "第一至四季度分别为2、2、2、2次" in out
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    status = main([*args, "--db", missing])
+    _, err = capsys.readouterr()
+    assert status == 2
+    assert err == f"dualduty: store {missing}: no such file\n"

@@ -1,6 +1,7 @@
 """``dualduty demo``: the main job, end to end, on the reference organisation.
 
-``dualduty demo [--db URL] [--year Y] [--schools N] [--seed S] [--out DIR]`` builds the
+``dualduty demo [--db URL] [--year Y] [--schools N] [--seed S] [--no-reorganise] [--out DIR]``
+builds the
 reference organisation, checks coverage, plans packages and the year's schedule,
 simulates the year, delivers its notifications to the console channel, assesses and
 publishes the year and writes the year report (:func:`dualduty.demo.run_demo`).
@@ -42,6 +43,13 @@ def add_demo_parser(sub: Any) -> argparse.ArgumentParser:
         "--schools", type=_positive, metavar="N", help="how many schools (default: 120)"
     )
     parser.add_argument("--seed", type=int, default=0, help="the seed (0)")
+    parser.add_argument(
+        "--no-reorganise",
+        dest="reorganise",
+        action="store_false",
+        help="no mid-year changes of responsibility (by default a package moves to another "
+        "section and a section head's post is handed over on 30 June)",
+    )
     return parser
 
 
@@ -70,6 +78,7 @@ def run_demo_command(ns: argparse.Namespace) -> int:
         year=ns.year,
         schools=ns.schools,
         seed=ns.seed,
+        reorganise=ns.reorganise,
         say=say,
         progress=sys.stderr.isatty(),
     )

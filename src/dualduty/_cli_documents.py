@@ -2,7 +2,7 @@
 
 ``dualduty card --org FILE [--db URL] (--person P | --unit U | --all) --year Y
 [--format md|html|docx] [-o PATH]`` writes duty cards (一岗双责责任清单);
-``dualduty pledge-doc --org FILE (--section S | --all) --year Y [--rubric FILE]
+``dualduty pledge-doc --org FILE [--db URL] (--section S | --all) --year Y [--rubric FILE]
 [--format md|html|docx] [-o PATH]`` drafts responsibility pledges (责任状);
 ``dualduty pack --db URL --org FILE --year Y --quarter Q [--format md|html|docx]
 [-o PATH]`` drafts the quarterly coordination meeting pack (调度会材料, 三.3).
@@ -13,6 +13,11 @@ directory). ``--unit`` and ``--all`` write one file per person (or section) into
 directory ``-o`` names (default: the current one). The format follows ``--format``, else
 the suffix of ``-o`` (``.docx``, ``.html``), else Markdown. Every file is written whole
 or not at all; each one written is named on standard error.
+
+With ``--db`` the documents are made of the organisation with the changes the store
+records (``dualduty org …``): the posts as held on ``--now``'s date within the year, the
+year's packages and in-charge edges with their dates, and the schedule planned from it
+(:func:`~dualduty.reports.cards.year_organisation`).
 """
 
 from __future__ import annotations
@@ -78,12 +83,15 @@ def add_card_parser(sub: Any) -> argparse.ArgumentParser:
         description="Write a person's duty card for a year: their posts, each business "
         "duty beside the safety duty that comes with it, the sections they are in charge "
         "of, their packaged schools, the year's visits and meetings, and (with --db) the "
-        "open hazards they answer for. Exit 0, or 2 on an unknown person or unit or a bad "
-        "file.",
+        "open hazards they answer for. With --db the posts are those held on --now's date "
+        "within the year, with the organisation changes the store records. Exit 0, or 2 on "
+        "an unknown person or unit or a bad file.",
     )
     parser.add_argument("--org", required=True, metavar="FILE", help="the district file")
     parser.add_argument(
-        "--db", metavar="URL", help="the store, to list the open hazards each person answers for"
+        "--db",
+        metavar="URL",
+        help="the store: its organisation changes, and the open hazards each person answers for",
     )
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--person", metavar="PERSON", help="one person's card (person id)")
@@ -103,7 +111,7 @@ def add_card_parser(sub: Any) -> argparse.ArgumentParser:
 
 def add_pledge_doc_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``pledge-doc`` sub-command to *sub*."""
-    from ._cli_args import year
+    from ._cli_args import aware_time, year
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "pledge-doc",
@@ -115,6 +123,18 @@ def add_pledge_doc_parser(sub: Any) -> argparse.ArgumentParser:
         "unknown section or a bad file.",
     )
     parser.add_argument("--org", required=True, metavar="FILE", help="the district file")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="the store: draft from the organisation with the changes it records",
+    )
+    parser.add_argument(
+        "--now",
+        type=aware_time,
+        metavar="TIME",
+        help="with --db: the signatories as they hold their posts on this time's date "
+        "within the year, ISO 8601 with an offset (default: now)",
+    )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--section", metavar="SECTION", help="the section's id")
     which.add_argument("--all", action="store_true", help="every section's pledge")
@@ -205,15 +225,25 @@ def run_card(ns: argparse.Namespace) -> int:
 
     from .io import load
     from .io._schedule._common import write_file
-    from .reports.cards import card_docx, card_html, card_markdown, duty_card, duty_cards
+    from .reports.cards import (
+        card_docx,
+        card_html,
+        card_markdown,
+        duty_card,
+        duty_cards,
+        year_organisation,
+    )
     from .storage import open_store
 
     org = load(ns.org)
-    schedule = _plan(ns, org, ns.year)
     fmt = _format(ns)
     opened = open_store(ns.db, readonly=True) if ns.db else nullcontext(None)
     cards: tuple[DutyCard, ...]
     with opened as store:
+        # with a store: its changes laid over the file's organisation, the schedule planned
+        # from that (a package moved mid-year gives its later visits to its new holder)
+        org = year_organisation(org, store, ns.year, now=ns.now)
+        schedule = _plan(ns, org, ns.year)
         if ns.person:
             cards = (
                 duty_card(org, ns.person, ns.year, schedule=schedule, store=store, now=ns.now),
@@ -245,12 +275,16 @@ def run_card(ns: argparse.Namespace) -> int:
 
 def run_pledge_doc(ns: argparse.Namespace) -> int:
     """Run ``dualduty pledge-doc`` from parsed arguments; return the exit code."""
+    from contextlib import nullcontext
+
     from ._cli_schedule import _read
     from .io import load
     from .io._schedule._common import write_file
     from .model import SECTION_KINDS
+    from .reports.cards import year_organisation
     from .reports.pledges import pledge_document, pledge_docx, pledge_html, pledge_markdown
     from .scoring import load_rubric
+    from .storage import open_store
 
     org = load(ns.org)
     rubric = load_rubric(ns.rubric) if ns.rubric else None
@@ -261,7 +295,11 @@ def run_pledge_doc(ns: argparse.Namespace) -> int:
         rubric = rubric_for(org, ns.year)
     fmt = _format(ns)
     sections = [ns.section] if ns.section else [u.id for u in org.units if u.kind in SECTION_KINDS]
-    pledges = [pledge_document(org, s, ns.year, rubric=rubric, schedule=schedule) for s in sections]
+    with open_store(ns.db, readonly=True) if ns.db else nullcontext(None) as store:
+        org = year_organisation(org, store, ns.year, now=ns.now)
+        pledges = [
+            pledge_document(org, s, ns.year, rubric=rubric, schedule=schedule) for s in sections
+        ]
 
     def render(pledge: Any) -> str | bytes:
         if fmt == "docx":
@@ -286,13 +324,16 @@ def run_pledge_doc(ns: argparse.Namespace) -> int:
 def run_pack(ns: argparse.Namespace) -> int:
     """Run ``dualduty pack`` from parsed arguments; return the exit code."""
     from .io import load
+    from .records import in_time
     from .reports.pack import meeting_pack, pack_docx, pack_html, pack_markdown
     from .storage import open_store
 
     org = load(ns.org)
-    schedule = _plan(ns, org, ns.year)
     fmt = _format(ns)
     with open_store(ns.db, readonly=True) as store:
+        # the schedule of the organisation with the store's changes: a package moved
+        # mid-year gives its later visits to its new holder
+        schedule = _plan(ns, in_time(org, store), ns.year)
         pack = meeting_pack(store, org, ns.year, ns.quarter, schedule=schedule, now=ns.now)
     if fmt == "docx":
         data: str | bytes = pack_docx(pack)

@@ -249,10 +249,15 @@ def _reminders(ns: argparse.Namespace, store: Store) -> Callable[[dt.datetime | 
 
     if ns.org is None:
         raise DualdutyError("--remind needs --org FILE: the district file says who is reminded")
+    from .records.timeline import in_time
+
     org = load(ns.org)
     zone = zoneinfo.ZoneInfo(org.timezone)
-    year = (ns.now or dt.datetime.now(zone)).year
-    reminders = Reminders(store, org, _schedule(ns, org, year))
+    now = ns.now or dt.datetime.now(zone)
+    # the organisation with its recorded changes: a successor is reminded, not whoever
+    # held the post before; a package moved mid-year plans its visits to the new holder
+    org = in_time(org, store, now.astimezone(zone).date())
+    reminders = Reminders(store, org, _schedule(ns, org, now.year))
 
     def remind(now: dt.datetime | None = None) -> int:
         return reminders.enqueue(now or dt.datetime.now(zone))

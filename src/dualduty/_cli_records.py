@@ -259,7 +259,9 @@ def run_record(ns: argparse.Namespace) -> int:
 
     org = load(ns.org)
     with open_store(ns.db) as store:
-        recorder = Recorder(store, org)
+        # a record entered late (--at) is checked against the organisation in force then
+        at = getattr(ns, "at", None)
+        recorder = Recorder(store, org, clock=None if at is None else (lambda: at))
         result = _ACTIONS[ns.action](recorder, ns)
     if ns.format == "json":
         print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -58,13 +58,18 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="load and validate a district file and summarise it",
         description="Load and validate a district file, then analyse its responsibility "
-        "coverage. Exit 0 when valid without error-level gaps, 1 when valid with one, 2 on "
-        "invalid input with every problem listed.",
+        "coverage; with --db or --date, the coverage of the organisation in force on the "
+        "date (the file with the store's organisation changes) and the vacancies of its "
+        "year up to the date. Exit 0 when valid without error-level gaps, 1 when valid with "
+        "one, 2 on invalid input with every problem listed.",
     )
     check.add_argument("file", metavar="FILE", help="a .toml, .json, .yaml or .yml district file")
     check.add_argument(
         "--format", choices=["text", "json"], default="text", help="output format (text)"
     )
+    from ._cli_coverage import add_check_options
+
+    add_check_options(check)
 
     plugins = sub.add_parser(
         "plugins",
@@ -92,11 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_assess import add_assess_parser
     from ._cli_demo import add_demo_parser
     from ._cli_documents import add_card_parser, add_pack_parser, add_pledge_doc_parser
+    from ._cli_handover import add_handover_parser
     from ._cli_notify import add_notify_parser
     from ._cli_records import add_ledger_parser, add_record_parser
     from ._cli_reports import add_compliance_parser, add_report_parser
     from ._cli_schedule import add_schedule_parser
     from ._cli_schools import add_schools_parser
+    from ._cli_timeline import add_org_parser, add_who_parser
     from .planning._cli import add_packages_parser
 
     add_packages_parser(sub)
@@ -112,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     add_pack_parser(sub)
     add_notify_parser(sub)
     add_schools_parser(sub)
+    add_who_parser(sub)
+    add_org_parser(sub)
+    add_handover_parser(sub)
     return parser
 
 
@@ -136,11 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._cli_assess import run_assess
     from ._cli_demo import run_demo_command
     from ._cli_documents import run_card, run_pack, run_pledge_doc
+    from ._cli_handover import run_handover
     from ._cli_notify import run_notify
     from ._cli_records import run_ledger, run_record
     from ._cli_reports import run_compliance, run_report
     from ._cli_schedule import run_schedule
     from ._cli_schools import run_schools
+    from ._cli_timeline import run_org, run_who
     from .errors import DualdutyError
     from .planning._cli import run_packages
 
@@ -158,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pack": run_pack,
         "notify": run_notify,
         "schools": run_schools,
+        "who": run_who,
+        "org": run_org,
+        "handover": run_handover,
         "reference": _reference,
         "check": _check,
         "plugins": _plugins,
@@ -219,6 +234,10 @@ def _check(ns: argparse.Namespace) -> int:
         else:
             print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    from ._cli_coverage import check_as_of, wanted
+
+    if wanted(ns):
+        return check_as_of(ns, org)
     from .coverage import analyse
 
     numbers = _counts(org)

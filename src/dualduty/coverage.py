@@ -108,6 +108,7 @@ class Gap:
         ``"place:<id>"``, ``"post:<id>"``, ``"person:<id>"``, ``"domain:<id>"`` or
         ``"organisation:<id>"``.
     :param schools: the schools (or places) it affects, when that is not the subject.
+    :param since: the first day of the gap, when the organisation says it.
     """
 
     kind: GapKind
@@ -116,16 +117,28 @@ class Gap:
     clause: str
     message: str
     schools: tuple[str, ...] = ()
+    since: dt.date | None = None
+    """The first day of the gap, when the organisation says it: for a chain broken by a
+    vacant post, the day the post fell vacant (its :attr:`Post.since
+    <dualduty.Post.since>`, which the organisation in force on a date,
+    :meth:`Timeline.as_of <dualduty.records.Timeline.as_of>`, takes from the record that
+    vacated it); the last of those days when several vacant posts break the link
+    together; ``None`` when not known (a post vacant in the district file, another kind
+    of gap)."""
 
     def to_json(self) -> dict[str, str]:
-        """The gap as ``dualduty check --format json`` prints it."""
-        return {
+        """The gap as ``dualduty check --format json`` prints it (``since`` as
+        ``YYYY-MM-DD``, only when known)."""
+        out = {
             "kind": self.kind.value,
             "severity": self.severity.value,
             "subject": self.subject,
             "clause": self.clause,
             "message": self.message,
         }
+        if self.since is not None:
+            out["since"] = self.since.isoformat()
+        return out
 
 
 @attrs.frozen
@@ -301,7 +314,10 @@ class Coverage:
         units = tuple(
             attrs.evolve(
                 u,
-                posts=tuple(attrs.evolve(p, holder=None) if p.id in vacate else p for p in u.posts),
+                posts=tuple(
+                    attrs.evolve(p, holder=None, since=None) if p.id in vacate else p
+                    for p in u.posts
+                ),
             )
             for u in self.org.units
         )
@@ -351,8 +367,10 @@ class _Analysis:
         self.domains = domains
         self.graph = OrgGraph(org, on=on)
         self.gaps: list[Gap] = []
-        # (subject, level) -> (cause, what is broken, schools affected)
-        self.breaks: dict[tuple[str, ChainLevel], tuple[str, list[str], dict[str, None]]] = {}
+        # (subject, level) -> (cause, what is broken, schools affected, since when)
+        self.breaks: dict[
+            tuple[str, ChainLevel], tuple[str, list[str], dict[str, None], dt.date | None]
+        ] = {}
 
     def add(
         self,
@@ -363,8 +381,9 @@ class _Analysis:
         message: str,
         *,
         schools: Iterable[str] = (),
+        since: dt.date | None = None,
     ) -> None:
-        self.gaps.append(Gap(kind, severity, subject, clause, message, tuple(schools)))
+        self.gaps.append(Gap(kind, severity, subject, clause, message, tuple(schools), since))
 
     def run(self) -> CoverageReport:
         self.leadership()
@@ -576,10 +595,16 @@ class _Analysis:
         where = chain.unit.name if chain.unit is not None else "the leading group"
         for level in chain.missing:
             vacant = [link.post for link in chain.links if link.level is level]
+            since: dt.date | None = None
             if vacant:
                 posts = ", ".join(f"{p.title} ({p.id})" for p in vacant)
                 key = (f"post:{vacant[0].id}", level)
-                cause = f"the {level.value.replace('_', ' ')} post {posts} is vacant"
+                # the link broke when the last of its posts fell vacant
+                since = max((p.since for p in vacant if p.since is not None), default=None)
+                verb = "is" if len(vacant) == 1 else "are"
+                cause = f"the {level.value.replace('_', ' ')} post {posts} {verb} vacant"
+                if since is not None:
+                    cause += f" since {since.isoformat()}"
             elif chain.unit is not None and level in (
                 ChainLevel.SECTION_HEAD,
                 ChainLevel.IN_CHARGE,
@@ -589,13 +614,13 @@ class _Analysis:
                 subject = f"unit:{chain.unit.id}" if chain.unit is not None else "leading group"
                 key = (subject, level)
                 cause = f"{where} has no {level.value.replace('_', ' ')} on the chain"
-            found = self.breaks.setdefault(key, (cause, [], {}))
+            found = self.breaks.setdefault(key, (cause, [], {}, since))
             found[1].append(what)
             found[2].update(dict.fromkeys(schools))
 
     def chains(self) -> None:
         """One gap per missing or vacant link, with everything it breaks."""
-        for (subject, level), (cause, what, schools) in self.breaks.items():
+        for (subject, level), (cause, what, schools, since) in self.breaks.items():
             shown = ", ".join(what[:5]) + (f" and {len(what) - 5} more" if len(what) > 5 else "")
             self.add(
                 GapKind.BROKEN_CHAIN,
@@ -605,6 +630,7 @@ class _Analysis:
                 f"{cause}: the chain of responsibility (staff → section head → in charge → "
                 f"leader) is broken for {shown}, at {len(schools)} schools",
                 schools=schools,
+                since=since,
             )
 
     # -- 三.2: load and single points of failure ----------------------------------------------

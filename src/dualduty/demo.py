@@ -7,10 +7,15 @@
 2. checks its responsibility coverage (一岗双责, :func:`dualduty.coverage.analyse`);
 3. plans the school packages (分包学校, :func:`dualduty.planning.plan_packages`);
 4. plans the year's schedule (:func:`dualduty.planning.plan_schedule`) and writes it as
-   ``schedule.csv`` and ``schedule.ics``;
+   ``schedule.csv`` and ``schedule.ics``; the schedule follows the mid-year
+   reorganisation (:func:`dualduty.simulate.reorganised`), so the moved package's visits
+   fall to the section holding it on their day;
 5. simulates the year's work into the store (:func:`dualduty.simulate.simulate_year`):
    inspections, hazards and their rectification, incidents, activities, meetings,
-   quarterly reports, pledges, targets and training;
+   quarterly reports, pledges, targets and training, and the changes of responsibility
+   (责任变更) of 30 June (:func:`dualduty.simulate.reorganisation`: a package moved to
+   another section, a section head's post handed to a newcomer), which the assessment
+   reads to charge each event to whoever answered for it that day;
 6. delivers the notifications the year queued through the ``console`` channel
    (:class:`dualduty.notify.dispatch.Dispatcher`) into ``notifications.log``;
 7. assesses the year (:func:`dualduty.scoring.assess`), publishes the assessment as the
@@ -38,6 +43,7 @@ import attrs
 from dualduty.errors import DualdutyError
 
 if TYPE_CHECKING:
+    from dualduty.model import Organisation
     from dualduty.scoring import YearAssessment
 
 __all__ = ["DemoResult", "run_demo"]
@@ -67,6 +73,8 @@ class DemoResult:
     :param assessment: the year's assessment.
     :param publication: the ``seq`` of its publication.
     :param seconds: how long each step took, by step.
+    :param changes: the changes of responsibility recorded (责任变更: a package moved, a
+        post handed over).
     """
 
     out: Path
@@ -79,6 +87,7 @@ class DemoResult:
     assessment: YearAssessment
     publication: int
     seconds: dict[str, float]
+    changes: int = 0
 
 
 class _Steps:
@@ -119,6 +128,7 @@ def run_demo(
     seed: int = 0,
     say: Callable[[str], None] = print,
     progress: bool = False,
+    reorganise: bool = True,
 ) -> DemoResult:
     """Run the demo into the directory *out* (created if missing; the demo's own files in
     it are replaced).
@@ -130,6 +140,8 @@ def run_demo(
     :param seed: the seed of the organisation's roster and of the simulated year.
     :param say: where to print what happens.
     :param progress: show progress bars (rich) on the long steps.
+    :param reorganise: record the mid-year changes of responsibility
+        (:func:`dualduty.simulate.reorganisation`) and plan the schedule with them.
     :raises dualduty.DualdutyError: if the store is not empty, or a step fails.
     """
     import dualduty
@@ -138,7 +150,7 @@ def run_demo(
     from dualduty.io import dump, schedule_to_ics, write_schedule_csv
     from dualduty.io._schedule._common import write_file
     from dualduty.planning import plan_packages, plan_schedule, visits_per_day_needed
-    from dualduty.simulate import simulate_year
+    from dualduty.simulate import reorganised, simulate_year
     from dualduty.storage import open_store
 
     folder = Path(out)
@@ -164,14 +176,18 @@ def run_demo(
     say(f"  balance: max load {plan.quality.max_load_over_lower_bound:.3f} × the lower bound")
     with steps.step("schedule", f"schedule {year} planned"):
         calendar = calendar_for(org, [year])
-        need = visits_per_day_needed(org, calendar, year)
+
+        def dated() -> Organisation:  # the organisation the year's schedule is planned from
+            return reorganised(org, year) if reorganise else org
+
+        need = visits_per_day_needed(dated(), calendar, year)
         if need > org.rules.visits_per_inspector_per_day:
             say(f"  allowing {need} visits an inspector a day (the packages need it)")
             org = attrs.evolve(
                 org, rules=attrs.evolve(org.rules, visits_per_inspector_per_day=need)
             )
         dump(org, folder / FILES["organisation"])
-        schedule = plan_schedule(org, calendar, year)
+        schedule = plan_schedule(dated(), calendar, year)
         write_schedule_csv(schedule, folder / FILES["csv"], org)
         ics = schedule_to_ics(
             schedule, org, stamp=stamp, people=False, units=False, everything=True
@@ -196,9 +212,12 @@ def run_demo(
                         schedule,
                         seed=seed,
                         progress=lambda day: advance(day.timetuple().tm_yday),
+                        reorganise=reorganise,
                     )
             records = len(store)
-            say(f"  {records:,} records from {simulation.commands:,} commands")
+            n = simulation.changes
+            changed = f", {n} changes of responsibility (责任变更 {n} 项)" if n else ""
+            say(f"  {records:,} records from {simulation.commands:,} commands{changed}")
             with steps.step("notify", "notifications delivered (console channel)"):
                 sent = _dispatch(store, folder / FILES["log"])
             say(f"  {sent[1]:,} of {sent[0]:,} delivered, {sent[2]} dead → {FILES['log']}")
@@ -240,6 +259,7 @@ def run_demo(
         assessment=result,
         publication=published.seq,
         seconds=steps.seconds,
+        changes=simulation.changes,
     )
 
 

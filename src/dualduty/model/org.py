@@ -109,7 +109,8 @@ class Post:
     role: Role = attrs.field(validator=attrs.validators.instance_of(Role))
     holder: str | None = attrs.field(default=None, validator=_opt_id)
     since: dt.date | None = attrs.field(default=None, validator=_opt_date)
-    """Since when the holder has held the post, if known."""
+    """Since when the post has been as it is, if known: held by its holder, or vacant
+    (``holder`` ``None``; the organisation in force on a date sets it from the record)."""
 
 
 @attrs.frozen

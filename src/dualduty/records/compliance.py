@@ -70,6 +70,7 @@ from .hazards import (
     HazardStatus,
     RectificationClaimed,
     RectificationPlanned,
+    RectificationReassigned,
     Reinspected,
     Severity,
 )
@@ -627,6 +628,10 @@ def compliance(
         now = dt.datetime.now(zone)
     elif now.utcoffset() is None:
         raise ComplianceError(f"now: {now!r} must be a date and time with a time zone")
+    from .timeline import in_time
+
+    last_day = dt.date((schedule.year if schedule is not None else year or now.year), 12, 31)
+    org = in_time(org, store, min(now.astimezone(zone).date(), last_day))
     if schedule is None:
         if year is None:
             raise ComplianceError("give the year's schedule, or the year to plan it for")
@@ -1386,7 +1391,9 @@ _CLAIMED = _kind(RectificationClaimed)
 _REINSPECTED = _kind(Reinspected)
 _CLOSED = _kind(HazardClosed)
 _ESCALATED = _kind(HazardEscalated)
+_REASSIGNED = _kind(RectificationReassigned)
 _AT_WORK = (HazardStatus.REGISTERED, HazardStatus.RECTIFYING)
+_PLANNED_STATUSES = (HazardStatus.RECTIFYING, HazardStatus.RECTIFIED)
 # what the store leaves out of an entry's JSON holds the field's default
 _ANNOUNCED = _default(InspectionRecorded, "announced")
 _REPORTED = _default(HazardFound, "reported")
@@ -1430,6 +1437,9 @@ def _apply(h: _Hazard | None, row: tuple[int, int, str, str, dict[str, Any]]) ->
         if status is HazardStatus.ACCEPTED:
             h.status = HazardStatus.CLOSED
             h.closed_ts, h.closed_seq = ts, seq
+    elif kind == _REASSIGNED:
+        if status in _PLANNED_STATUSES and h.plan_data is not None:
+            h.plan, h.plan_data = None, {**h.plan_data, "responsible": data["responsible"]}
     elif (
         kind == _ESCALATED
         and status is not HazardStatus.CLOSED

@@ -55,6 +55,7 @@ __all__ = [
     "PermissionDenied",
     "RectificationClaimed",
     "RectificationPlanned",
+    "RectificationReassigned",
     "Reinspected",
     "Severity",
     "escalation_chain",
@@ -219,6 +220,23 @@ class HazardEscalated:
         return (cls("hz-00001", "deputy-3", 1), cls("hz-00001", "director", 2, "逾期未销号"))
 
 
+@record_kind("hazard-reassigned")
+@attrs.frozen
+class RectificationReassigned:
+    """The rectification plan's responsible person (整改责任人) handed to someone else, as
+    when they leave their post (交接); the plan is otherwise unchanged."""
+
+    hazard: str = attrs.field(validator=check_id)
+    responsible: str = attrs.field(validator=check_id)
+    """Who answers for the rectification from now on."""
+    reason: str = "交接"
+
+    @classmethod
+    def examples(cls) -> Sequence[RectificationReassigned]:
+        """Instances the conformance kit round-trips."""
+        return (cls("hz-00001", "p090"),)
+
+
 HAZARD_KINDS: tuple[type[Any], ...] = (
     HazardFound,
     HazardRegistered,
@@ -227,6 +245,7 @@ HAZARD_KINDS: tuple[type[Any], ...] = (
     Reinspected,
     HazardClosed,
     HazardEscalated,
+    RectificationReassigned,
 )
 
 
@@ -379,6 +398,7 @@ _ALLOWED: dict[type[Any], frozenset[HazardStatus]] = {
     Reinspected: frozenset({HazardStatus.RECTIFIED}),
     HazardClosed: frozenset({HazardStatus.ACCEPTED}),
     HazardEscalated: frozenset(set(HazardStatus) - {HazardStatus.CLOSED}),
+    RectificationReassigned: frozenset({HazardStatus.RECTIFYING, HazardStatus.RECTIFIED}),
 }
 
 
@@ -440,6 +460,9 @@ def step(
         return evolve(state, status=HazardStatus.RECTIFYING, rejections=state.rejections + 1)
     if isinstance(data, HazardClosed):
         return evolve(state, status=HazardStatus.CLOSED, closed_at=record.at)
+    if isinstance(data, RectificationReassigned):
+        assert state.plan is not None  # a plan comes with both statuses allowed
+        return evolve(state, plan=evolve(state.plan, responsible=data.responsible))
     assert isinstance(data, HazardEscalated)
     if data.level != state.escalation_level + 1:
         raise InvalidTransition(
@@ -744,6 +767,27 @@ class Hazards:
 
         def make(state: HazardState) -> tuple[frozenset[str], str, object]:
             return self._workers(state.school), f"plan the rectification of {hazard_id}", data
+
+        return self._command(hazard_id, actor, at, make)
+
+    def reassign(
+        self,
+        hazard_id: str,
+        responsible: str,
+        *,
+        actor: str,
+        reason: str = "交接",
+        at: dt.datetime | None = None,
+    ) -> HazardState:
+        """Hand the rectification to another responsible person (the plan stays as it is)."""
+        self.desk.require_person(responsible, f"the plan of {hazard_id}")
+
+        def make(state: HazardState) -> tuple[frozenset[str], str, object]:
+            allowed = (
+                self._workers(state.school) | self.office_members() | self.desk.leading_members()
+            )
+            data = RectificationReassigned(hazard_id, responsible, reason)
+            return allowed, f"hand over the rectification of {hazard_id}", data
 
         return self._command(hazard_id, actor, at, make)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .accountability import Accountability
 from .activities import Activities, ActivityRules
@@ -16,6 +16,7 @@ from .inspections import Inspections
 from .meetings import Meetings
 from .service import Clock, Desk
 from .submissions import Reports
+from .timeline import OrgChanges
 
 if TYPE_CHECKING:
     from dualduty.model.org import Organisation
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from dualduty.storage.store import Store
 
 __all__ = ["Recorder"]
+
+_F = TypeVar("_F")
 
 
 class Recorder:
@@ -58,6 +61,8 @@ class Recorder:
         self.org = org
         self.schedule = schedule
         self.desk = Desk(store, org, clock=clock)
+        self._facets: dict[str, Any] = {}
+        self.desk.on_refresh.append(self._drop_facets)
         self._hazard_rules = hazard_rules
         self._activity_rules = activity_rules
         self._incident_rules = incident_rules
@@ -72,47 +77,82 @@ class Recorder:
         with self.desk.batch():
             yield
 
+    def _drop_facets(self) -> None:
+        # the facets hold the organisation in force before the change: built anew on use
+        self._facets.clear()
+
+    def _facet(self, name: str, make: Callable[[], _F]) -> _F:
+        """The facet *name*, made on first use and again once the organisation in force
+        changed (a change recorded, or the clock's day past a change's effective date)."""
+        self.desk.follow_clock()
+        found = self._facets.get(name)
+        if found is None:
+            found = self._facets[name] = make()
+        return found
+
     @cached_property
+    def org_changes(self) -> OrgChanges:
+        """Changes to the organisation, effective from a date (posts, 分管, packages)."""
+        return OrgChanges(self.desk)
+
+    @property
     def hazards(self) -> Hazards:
         """The hazard loop (隐患排查治理)."""
-        return Hazards(self.store, self.org, self._hazard_rules, desk=self.desk)
-
-    @cached_property
-    def inspections(self) -> Inspections:
-        """Inspections of packaged schools, scheduled or ad hoc (三.2)."""
-        return Inspections(
-            self.store,
-            self.org,
-            self._hazard_rules,
-            desk=self.desk,
-            schedule=self.schedule,
-            hazards=self.hazards,
+        return self._facet(
+            "hazards",
+            lambda: Hazards(self.store, self.desk.org, self._hazard_rules, desk=self.desk),
         )
 
-    @cached_property
+    @property
+    def inspections(self) -> Inspections:
+        """Inspections of packaged schools, scheduled or ad hoc (三.2)."""
+        return self._facet(
+            "inspections",
+            lambda: Inspections(
+                self.store,
+                self.desk.org,
+                self._hazard_rules,
+                desk=self.desk,
+                schedule=self.schedule,
+                hazards=self.hazards,
+            ),
+        )
+
+    @property
     def incidents(self) -> Incidents:
         """Incidents at schools, their reports and responsibility (三.4)."""
-        return Incidents(self.store, self.org, self._incident_rules, desk=self.desk)
+        return self._facet(
+            "incidents",
+            lambda: Incidents(self.store, self.desk.org, self._incident_rules, desk=self.desk),
+        )
 
-    @cached_property
+    @property
     def activities(self) -> Activities:
         """Activities and their safety (谁主办谁负责, 二(三).2)."""
-        return Activities(self.store, self.org, self._activity_rules, desk=self.desk)
+        return self._facet(
+            "activities",
+            lambda: Activities(self.store, self.desk.org, self._activity_rules, desk=self.desk),
+        )
 
-    @cached_property
+    @property
     def meetings(self) -> Meetings:
         """Meetings held, responsibility pledges and staff training (二(三).1, 二(三).4)."""
-        return Meetings(self.store, self.org, desk=self.desk, schedule=self.schedule)
+        return self._facet(
+            "meetings",
+            lambda: Meetings(self.store, self.desk.org, desk=self.desk, schedule=self.schedule),
+        )
 
-    @cached_property
+    @property
     def accountability(self) -> Accountability:
         """Accountability cases (问责: 立案、调查、处理)."""
-        return Accountability(self.store, self.org, desk=self.desk)
+        return self._facet(
+            "accountability", lambda: Accountability(self.store, self.desk.org, desk=self.desk)
+        )
 
-    @cached_property
+    @property
     def reports(self) -> Reports:
         """Quarterly written reports handed to the office (三.2)."""
-        return Reports(self.store, self.org, desk=self.desk)
+        return self._facet("reports", lambda: Reports(self.store, self.desk.org, desk=self.desk))
 
     def compliance(self, *, year: int | None = None, now: dt.datetime | None = None) -> Compliance:
         """What was due and what was done (see :func:`dualduty.records.compliance.compliance`),

@@ -111,12 +111,28 @@ class Desk:
     ) -> None:
         from dualduty.graph import OrgGraph
 
+        from .timeline import Timeline
+
         self.store = store
-        self.org = org
-        self.graph: OrgGraph = OrgGraph(org)
-        self._router = router
+        self.base_org = org
+        """The organisation as the district file describes it."""
+        self._router = self._given_router = router
         self.zone = zoneinfo.ZoneInfo(org.timezone)
         self.clock: Clock = clock or (lambda: dt.datetime.now(self.zone))
+        self.timeline = Timeline.from_store(org, store)
+        """The changes to the organisation recorded in the store, laid over the file's."""
+        self.day = self.clock().date()
+        """The day the organisation in force is taken on (the clock's, when last read)."""
+        self.org = self.timeline.as_of(self.day) if self.timeline else org
+        """The organisation in force today (by the clock): the file's, with the recorded
+        changes in force by today."""
+        self.graph: OrgGraph = OrgGraph(self.org)
+        self.stale = False
+        """Set when an organisation change was appended in the open batch: the desk is
+        refreshed when it commits."""
+        self.on_refresh: list[Callable[[], None]] = []
+        """Called after :meth:`refresh` (a :class:`~dualduty.records.Recorder` drops its
+        facets, which hold the old organisation)."""
         self._writing: Writing | None = None
         self.rollbacks = 0
         """How many of this desk's transactions were rolled back (or failed to commit):
@@ -126,6 +142,42 @@ class Desk:
         self._office_heads: frozenset[str] | None = None
         self._sections: dict[str, frozenset[str]] = {}
         self._finders: dict[str, frozenset[str]] = {}
+
+    def refresh(self) -> None:
+        """Read the organisation's changes again: the organisation in force today, its
+        graph and everything derived from them are rebuilt."""
+        from dualduty.graph import OrgGraph
+
+        from .timeline import Timeline
+
+        self.timeline = Timeline.from_store(self.base_org, self.store)
+        self.day = self.clock().date()
+        self.org = self.timeline.as_of(self.day) if self.timeline else self.base_org
+        self.graph = OrgGraph(self.org)
+        self._router = self._given_router
+        self._school_subjects.clear()
+        self._office = self._office_heads = None
+        self._sections.clear()
+        self._finders.clear()
+        self.stale = False
+        for callback in self.on_refresh:
+            callback()
+
+    def follow_clock(self) -> None:
+        """Refresh when the clock's day has passed a recorded change's effective date
+        since the organisation was last read (a long-running recorder, a simulation), so
+        that commands act on the organisation in force on their day. Not inside an open
+        transaction."""
+        if not self.timeline or self._writing is not None:
+            return
+        day = self.clock().date()
+        if day == self.day:
+            return
+        low, high = min(day, self.day), max(day, self.day)
+        if any(low < c.effective <= high for c in self.timeline.changes):
+            self.refresh()
+        else:
+            self.day = day
 
     # -- time ----------------------------------------------------------------------------
 
@@ -151,7 +203,10 @@ class Desk:
                     self._writing = None
         except BaseException:
             self.rollbacks += 1  # what the facets remember of this transaction is void
+            self.stale = False
             raise
+        if self.stale:  # an organisation change was committed
+            self.refresh()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -236,10 +291,16 @@ class Desk:
             raise PermissionDenied(f"{actor} ({posts}) may not {what}")
 
     def require_person(self, person_id: str, what: str) -> None:
-        """Refuse a command naming someone who is not a person of the organisation."""
+        """Refuse a command naming someone who is not a person of the organisation (nor
+        recorded as joining it earlier in the open transaction)."""
         try:
             self.graph.person(person_id)
         except KeyError:
+            writing = self._writing
+            if writing is not None and any(
+                r.kind == "person-joined" for _, r in writing.pending.get(f"person:{person_id}", ())
+            ):
+                return
             raise InvalidTransition(
                 f"{what}: no person {person_id!r} in this organisation"
             ) from None

@@ -31,6 +31,16 @@ whole organisation, from one schedule and one reading of the record.
 :func:`card_markdown`, :func:`card_html` and :func:`card_docx` render a card (the same
 blocks each way; Word through the optional extra ``docx``). The organisation is an
 argument throughout, so a card can be made of the organisation as in force on any day.
+
+Given the record, a card is made of the organisation as it stands with the changes the
+record holds (:class:`~dualduty.records.Timeline`, :func:`year_organisation`): the posts
+the person holds on *now*'s date (within the year: the year's last day once it is over,
+its first before it begins), and every version of the year's packages and in-charge
+edges with its dates, so that a package moved mid-year is on the card of its holder
+before the move and of its holder after, each with its dates; the schedule is planned
+from that organisation, so that its visits after the move are the new holder's; and a
+post held for part of the year (taken up during it, or passed on later in it as the
+record already says) counts the visits of that part only.
 """
 
 from __future__ import annotations
@@ -85,6 +95,7 @@ __all__ = [
     "card_markdown",
     "duty_card",
     "duty_cards",
+    "year_organisation",
 ]
 
 _QUARTER_ZH = {1: "一", 2: "二", 3: "三", 4: "四"}
@@ -163,6 +174,9 @@ class CardPost:
     acting: bool = False
     """The post heads this unit without belonging to it (兼任: the section chief who
     directs the leading group's office, clause 一)."""
+    until: dt.date | None = None
+    """With a record: the last day the person holds the post, when the record already
+    says it passes to someone else (or falls vacant) later in the year."""
 
     @property
     def unpaired(self) -> tuple[DutyPair, ...]:
@@ -299,6 +313,9 @@ class DutyCard:
     """The open hazards they answer for; ``None`` when no record was given."""
     as_of: dt.date | None = None
     """The day the hazards were read as of (``None`` without a record)."""
+    held_on: dt.date | None = None
+    """With a record: the day the posts on the card are held as of (*now*'s date within
+    the year); ``None``: the posts as the organisation given says."""
 
     @property
     def title(self) -> str:
@@ -336,7 +353,8 @@ class DutyCard:
         facts = [
             f"单位：{self.org_name}",
             f"姓名：{self.person.name}（{self.person.id}）",
-            f"岗位：{held or '未担任岗位'}",
+            f"岗位：{held or '未担任岗位'}"
+            + (f"（截至{date_zh(self.held_on)}）" if self.held_on is not None else ""),
             f"年度：{self.year}年",
         ]
         out.append(Bullets(facts))
@@ -366,8 +384,8 @@ class DutyCard:
                 head = f"{entry.unit.name}（以{entry.post.title}兼任负责人）"
             else:
                 head = f"{entry.unit.name} {entry.post.title}"
-            if entry.post.since is not None:
-                head += f"（{date_zh(entry.post.since)}起）"
+            if entry.post.since is not None or entry.until is not None:
+                head += f"（{_span(entry.post.since, entry.until)}）"
             out.append(Heading(3, head))
             if entry.acting:
                 basis = f"（{entry.unit.clause}）" if entry.unit.clause else ""
@@ -599,14 +617,17 @@ def duty_card(
 ) -> DutyCard:
     """The duty card of one person for *year*.
 
-    :param org: the organisation (as in force when the card is made).
+    :param org: the organisation as the district file describes it (or as in force when
+        the card is made, without a record).
     :param person_id: the person's id.
     :param schedule: the year's schedule (default: planned with the organisation's
-        calendar, :func:`~dualduty.planning.plan_schedule`).
-    :param store: the record, to list the open hazards the person answers for; without
-        it the card says none were read.
+        calendar, :func:`~dualduty.planning.plan_schedule`, from the organisation with
+        the record's changes).
+    :param store: the record: the changes to the organisation it holds are laid over
+        *org* (:func:`year_organisation`), and the card lists the open hazards the
+        person answers for; without it the card says none were read.
     :param now: the time the record is read as of (default: now, in the organisation's
-        zone).
+        zone); the posts are those held on its date within the year.
     :raises DocumentError: for an unknown person, a schedule of another year, or a *now*
         without a time zone.
     """
@@ -633,7 +654,7 @@ def duty_cards(
     cards = _Cards(org, year, schedule, store, now)
     people: dict[str, None] = {}
     if unit is None:
-        for _u, post in org.iter_posts():
+        for _u, post in cards.org.iter_posts():
             if post.holder is not None:
                 people[post.holder] = None
     else:
@@ -654,6 +675,69 @@ def _overlaps(start: dt.date | None, end: dt.date | None, first: dt.date, last: 
     return (start is None or start <= last) and (end is None or first <= end)
 
 
+def _year_day(year: int, now: dt.datetime) -> dt.date:
+    """*now*'s date, within *year*: its first day before it begins, its last once over."""
+    return min(max(now.date(), dt.date(year, 1, 1)), dt.date(year, 12, 31))
+
+
+def _now(org: Organisation, now: dt.datetime | None) -> dt.datetime:
+    zone = zoneinfo.ZoneInfo(org.timezone)
+    if now is not None and now.utcoffset() is None:
+        raise DocumentError(f"now: {now!r} must be a date and time with a time zone")
+    return (now or dt.datetime.now(zone)).astimezone(zone)
+
+
+def _passed_on(store: Store, org: Organisation, day: dt.date) -> dict[str, dt.date]:
+    """Post id -> the last day its holder on *day* holds it, for the posts the record
+    gives to someone else (or leaves vacant) after *day*."""
+    from dualduty.records.timeline import PostAssigned, changes_in
+
+    holders = {p.id: p.holder for _u, p in org.iter_posts()}
+    later: list[tuple[dt.date, int, PostAssigned]] = []
+    for change in changes_in(store):
+        if isinstance(change.data, PostAssigned) and change.effective > day:
+            later.append((change.effective, change.seq, change.data))
+    later.sort(key=lambda item: (item[0], item[1]))
+    out: dict[str, dt.date] = {}
+    for effective, _seq, data in later:
+        if data.post in out or holders.get(data.post) is None:
+            continue  # passed on already, or vacant on the day
+        if data.holder != holders[data.post]:
+            out[data.post] = effective - dt.timedelta(days=1)
+    return out
+
+
+def year_organisation(
+    org: Organisation,
+    store: Store | None,
+    year: int,
+    *,
+    now: dt.datetime | None = None,
+) -> Organisation:
+    """The organisation a document of *year* is made of: *org* with the changes recorded
+    in *store* laid over it (:func:`~dualduty.records.in_time`).
+
+    It holds every version of every package and in-charge edge, each with the dates it
+    was in force (so a package moved mid-year is its old holder's until the move and its
+    new holder's from then on), and the posts as held on *now*'s date within the year —
+    the year's first day before it begins, its last once it is over. Without a store, or
+    when the store records no change, it is *org* itself. Giving the result again (with
+    the same store) gives it back unchanged.
+
+    :param org: the organisation as the district file describes it.
+    :param store: the record (``None``: *org*).
+    :param year: the year of the document.
+    :param now: the time the document is made as of (default: now, in the
+        organisation's zone).
+    :raises DocumentError: if *now* has no time zone.
+    """
+    if store is None:
+        return org
+    from dualduty.records.timeline import in_time
+
+    return in_time(org, store, _year_day(year, _now(org, now)))
+
+
 class _Cards:
     """What every card of one organisation and year needs, computed once."""
 
@@ -667,9 +751,19 @@ class _Cards:
     ) -> None:
         from dualduty.graph import OrgGraph
 
+        self.now = _now(org, now)
+        self.held_on: dt.date | None = None
+        self.passed_on: dict[str, dt.date] = {}
+        """Post id -> the last day its holder on ``held_on`` holds it (the record says)."""
+        if store is not None:
+            # the record's changes laid over the file's organisation: the posts as held on
+            # now's date within the year, the year's packages and in-charge edges dated
+            self.held_on = _year_day(year, self.now)
+            org = year_organisation(org, store, year, now=self.now)
+            self.passed_on = _passed_on(store, org, self.held_on)
         self.org = org
         self.year = year
-        self.graph: OrgGraph = OrgGraph(org)
+        self.graph: OrgGraph = OrgGraph(org, on=self.held_on)
         if schedule is None:
             from dualduty.calendars import calendar_for
             from dualduty.planning import plan_schedule
@@ -706,10 +800,6 @@ class _Cards:
             else:
                 self.plenary.append(meeting)
         self.plenary_why = self._plenary_attendees()
-        zone = zoneinfo.ZoneInfo(org.timezone)
-        if now is not None and now.utcoffset() is None:
-            raise DocumentError(f"now: {now!r} must be a date and time with a time zone")
-        self.now = (now or dt.datetime.now(zone)).astimezone(zone)
         self.hazards: dict[str, list[tuple[HazardState, str]]] | None = None
         if store is not None:
             self.hazards = self._hazards(store)
@@ -799,6 +889,7 @@ class _Cards:
             meetings=self._meetings(person_id, held),
             hazards=self._card_hazards(person_id),
             as_of=self.now.date() if self.hazards is not None else None,
+            held_on=self.held_on,
         )
 
     def _post(self, post: Post, unit: Unit, *, acting: bool) -> CardPost:
@@ -816,7 +907,7 @@ class _Cards:
         loose = [d for d in duties if d.area not in areas]
         pairs.extend(DutyPair(None, (d,), ()) for d in loose if d.kind is DutyKind.BUSINESS)
         general = tuple(d for d in loose if d.kind is DutyKind.SAFETY)
-        return CardPost(post, unit, tuple(pairs), general, acting)
+        return CardPost(post, unit, tuple(pairs), general, acting, self.passed_on.get(post.id))
 
     def _sections(self, held: Sequence[tuple[Unit, Post]]) -> tuple[CardSection, ...]:
         mine = {post.id for _u, post in held}
@@ -899,9 +990,14 @@ class _Cards:
         found: list[CardVisit] = []
         seen: set[str] = set()
         for _unit, post in held:
+            until = self.passed_on.get(post.id)
             for v in self.visits_of.get(post.id, ()):
                 if v.id in seen:
                     continue
+                if (post.since is not None and v.date < post.since) or (
+                    until is not None and v.date > until
+                ):
+                    continue  # made before they took the post up, or after they pass it on
                 seen.add(v.id)
                 found.append(
                     CardVisit(

@@ -21,15 +21,27 @@ over yet is *pending*):
    came in late or not at all;
 5. **coverage gaps** (:func:`~dualduty.coverage.analyse`, the packages and in-charge
    edges in force at the quarter's end);
-6. **changes of responsibility** (责任变更): what the organisation itself dates within
-   the quarter — a post's holder since, a package's or an in-charge edge's start and
-   end. When it dates nothing the pack says that changes cannot be told from it, rather
-   than that there were none;
+6. **changes of responsibility** (责任变更): the changes to the organisation the record
+   holds that take effect within the quarter (:class:`~dualduty.records.Timeline`:
+   posts filled and vacated, packages set, moved and ended, in-charge edges reshuffled,
+   people joined), each with its date and its record's ``seq``, and what the
+   organisation itself dates within the quarter — a post's holder since, a package's or
+   an in-charge edge's start and end. When neither the record nor the organisation
+   dates anything the pack says that changes cannot be told, rather than that there
+   were none;
 7. a **proposed agenda** (议程) derived from the findings: overdue hazards first, then
    the quarter's report, incidents, shortfalls, late reports, coverage gaps, changes of
    responsibility, and the next quarter's work.
 
 :func:`pack_markdown`, :func:`pack_html` and :func:`pack_docx` render the pack.
+
+The pack is drafted from the organisation with the record's changes laid over it
+(:meth:`~dualduty.records.Timeline.dated`): the schedule is planned from it (a package
+moved mid-quarter gives its later visits to its new holder), the posts and their holders
+are those in force at the quarter's end (or at *now*, if earlier), and each hazard and
+incident names the sections that held its school's package on its day.
+:func:`describe_changes` words every recorded change, as the pack and ``dualduty org
+history`` print it.
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ if TYPE_CHECKING:
     from dualduty.graph import OrgGraph
     from dualduty.model import Organisation, Schedule
     from dualduty.records.compliance import Compliance, HolderRow, SectionRow
+    from dualduty.records.timeline import Change, Timeline
     from dualduty.storage.store import Store
 
 __all__ = [
@@ -61,6 +74,7 @@ __all__ = [
     "PackIncident",
     "PackReport",
     "PackRow",
+    "describe_changes",
     "meeting_pack",
     "pack_docx",
     "pack_html",
@@ -180,13 +194,18 @@ class PackGap:
 
 @attrs.frozen
 class PackChange:
-    """A change of responsibility the organisation dates within the quarter."""
+    """A change of responsibility within the quarter: recorded (with its ``seq``) or
+    dated by the organisation itself."""
 
     date: dt.date
+    """The first day it is in force (for a package or an in-charge edge the organisation
+    ends: its last day)."""
     what: str
     """What changed, in Chinese."""
     subject: str
-    """``post:<id>``, ``package:<id>`` or ``in-charge:<post id>``."""
+    """``post:<id>``, ``package:<id>``, ``in-charge:<post id>`` or ``person:<id>``."""
+    seq: int | None = None
+    """The record of the change (``None``: the organisation dates it)."""
 
 
 @attrs.frozen
@@ -227,9 +246,12 @@ class MeetingPack:
     """Reports of the quarter and the one before not on time (late or missing)."""
     gaps: tuple[PackGap, ...]
     changes: tuple[PackChange, ...]
+    """The quarter's changes of responsibility by date: the recorded ones and those the
+    organisation dates."""
     changes_known: bool
-    """Whether the organisation dates anything (a post's ``since``, a package's or an
-    in-charge edge's ``start`` or ``end``): without, changes cannot be told from it."""
+    """Whether changes can be told: the record holds changes to the organisation (recorded
+    by *now*), or the organisation dates anything (a post's ``since``, a package's or an
+    in-charge edge's ``start`` or ``end``)."""
     agenda: tuple[AgendaItem, ...]
 
     @property
@@ -523,24 +545,36 @@ class MeetingPack:
         if self.changes:
             out.append(
                 Table(
-                    ("日期", "变更", "对象"),
-                    [(date_zh(c.date), c.what, c.subject) for c in self.changes],
+                    ("日期", "变更", "对象", "依据"),
+                    [
+                        (
+                            date_zh(c.date),
+                            c.what,
+                            c.subject,
+                            f"记录{c.seq}" if c.seq is not None else "组织文件",
+                        )
+                        for c in self.changes
+                    ],
                 )
             )
             out.append(
                 Para(
-                    "以上依据组织文件所载的任职起始日期和分包、分管起止日期；其他变更未记载日期的不在此列。"
+                    "以上依据工作记录中的组织变更记录（注明记录号）和组织文件所载的任职起始日期、"
+                    "分包和分管起止日期；既未记录、也未记载日期的变更不在此列。"
                 )
             )
         elif self.changes_known:
             out.append(
-                Para("组织文件所载的任职起始日期和分包、分管起止日期中，没有落在本季度的责任变更。")
+                Para(
+                    "工作记录中的组织变更记录和组织文件所载的任职起始日期、分包和分管起止日期中，"
+                    "没有落在本季度的责任变更。"
+                )
             )
         else:
             out.append(
                 Para(
-                    "组织文件未记载任职起始日期和分包、分管起止日期，无从判断本季度有无责任变更；"
-                    "请办公室核对后补充。"
+                    "工作记录中没有组织变更记录，组织文件也未记载任职起始日期和分包、分管起止日期，"
+                    "无从判断本季度有无责任变更；请办公室核对后补充（dualduty org）。"
                 )
             )
         return out
@@ -588,31 +622,43 @@ def meeting_pack(
 ) -> MeetingPack:
     """Draft the papers of a quarter's coordination meeting from the record (三.3).
 
-    :param store: the record.
-    :param org: the organisation (as in force at the quarter's end).
+    :param store: the record; the changes to the organisation it holds are laid over
+        *org*.
+    :param org: the organisation as the district file describes it.
     :param year: the year.
     :param quarter: the quarter, 1 to 4.
     :param schedule: the year's schedule (default: planned with the organisation's
-        calendar, as :func:`~dualduty.records.compliance.compliance` does).
+        calendar from the organisation with the record's changes, as
+        :func:`~dualduty.records.compliance.compliance` does).
     :param now: the time the pack is drafted as of (default: now, in the organisation's
-        zone); records from it on are left out.
+        zone); records from it on are left out (changes to the organisation recorded
+        after it too).
     :raises DocumentError: if the quarter is not 1 to 4, or the schedule is for another
         year or does not cover the quarter.
     """
     from dualduty.coverage import analyse
     from dualduty.graph import OrgGraph
     from dualduty.records.compliance import ComplianceError, compliance
+    from dualduty.records.timeline import Timeline
 
     if quarter not in (1, 2, 3, 4):
         raise DocumentError(f"quarter must be 1 to 4, got {quarter!r}")
     zone = zoneinfo.ZoneInfo(org.timezone)
     if now is None:
         now = dt.datetime.now(zone)
+    elif now.utcoffset() is None:
+        raise DocumentError(f"now: {now!r} must be a date and time with a time zone")
+    first, last = _quarter(year, quarter)
+    # the organisation with the record's changes: every package and in-charge version
+    # dated, the posts as held at the quarter's end (or now, if earlier)
+    day = min(last, now.astimezone(zone).date())
+    line = Timeline.from_store(org, store)
+    dated = line.dated(day) if line else org
     if schedule is None:
         from dualduty.calendars import calendar_for
         from dualduty.planning import plan_schedule
 
-        schedule = plan_schedule(org, calendar_for(org, [year]), year)
+        schedule = plan_schedule(dated, calendar_for(org, [year]), year)
     elif schedule.year != year:
         raise DocumentError(f"the schedule is for {schedule.year}, not {year}")
     try:
@@ -621,9 +667,9 @@ def meeting_pack(
         raise DocumentError(str(exc)) from None
     if quarter not in view.quarters:
         raise DocumentError(f"the schedule does not cover {year} Q{quarter}")
-    graph = OrgGraph(org)
+    graph = OrgGraph(dated, on=day)
+    sections_on = _SectionsOn(dated)
     now = view.now
-    first, last = _quarter(year, quarter)
     names = {s.id: s.name for s in org.schools}
     names.update((p.id, p.name) for p in org.places)
 
@@ -634,18 +680,36 @@ def meeting_pack(
         if r.quarter == quarter and r.kind == "post"
     )
     hazards, overdue = _hazards(
-        store, org, graph=graph, view=view, quarter=quarter, names=names, now=now
+        store,
+        org,
+        graph=graph,
+        sections_on=sections_on,
+        view=view,
+        quarter=quarter,
+        names=names,
+        now=now,
     )
     incidents = _incidents(
-        store, org, graph=graph, names=names, first=first, last=last, now=now, zone=zone
+        store,
+        org,
+        sections_on=sections_on,
+        names=names,
+        first=first,
+        last=last,
+        now=now,
+        zone=zone,
     )
     reports = _late_reports(view, graph, quarter)
-    coverage = analyse(org, on=min(last, now.date()))
+    coverage = analyse(dated, on=day)
     gaps = tuple(
         PackGap(g.severity.value, g.kind.value, g.subject, g.clause, g.message)
         for g in coverage.gaps
     )
     changes, known = _changes(org, graph, first, last)
+    recorded = _recorded_changes(line, first, last, now)
+    if any(c.at <= now for c in line.changes):  # the record holds changes by now
+        known = True
+    changes = tuple(sorted((*recorded, *changes), key=lambda c: (c.date, c.seq or 0, c.subject)))
     tally = next((t for t in view.coordination if t.quarter == quarter), None)
     meetings = tuple(
         (m.id, m.date, _unit_name(graph, m.unit))
@@ -744,11 +808,31 @@ def _member_row(row: HolderRow, graph: OrgGraph, last: dt.date) -> PackRow:
     )
 
 
+class _SectionsOn:
+    """The names of the sections holding a school's package on a day (graphs cached)."""
+
+    def __init__(self, org: Organisation) -> None:
+        self.org = org
+        self._graphs: dict[dt.date, OrgGraph] = {}
+
+    def __call__(self, school: str, day: dt.date) -> tuple[str, ...]:
+        from dualduty.graph import OrgGraph
+
+        graph = self._graphs.get(day)
+        if graph is None:
+            graph = self._graphs[day] = OrgGraph(self.org, on=day)
+        try:
+            return tuple(u.name for u in graph.sections_for(school))
+        except KeyError:  # a school no longer in the organisation
+            return ()
+
+
 def _hazards(
     store: Store,
     org: Organisation,
     *,
     graph: OrgGraph,
+    sections_on: _SectionsOn,
     view: Compliance,
     quarter: int,
     names: dict[str, str],
@@ -795,10 +879,7 @@ def _hazards(
                 person = graph.person(responsible).name
             except KeyError:
                 person = responsible
-        try:
-            sections = tuple(u.name for u in graph.sections_for(h.school))
-        except KeyError:
-            sections = ()
+        sections = sections_on(h.school, h.found_on)
         out.append(
             PackHazard(
                 h.hazard,
@@ -821,7 +902,7 @@ def _incidents(
     store: Store,
     org: Organisation,
     *,
-    graph: OrgGraph,
+    sections_on: _SectionsOn,
     names: dict[str, str],
     first: dt.date,
     last: dt.date,
@@ -835,10 +916,7 @@ def _incidents(
         day = state.occurred_at.astimezone(zone).date()
         if not first <= day <= last:
             continue
-        try:
-            sections = tuple(u.name for u in graph.sections_for(state.school))
-        except KeyError:
-            sections = ()
+        sections = sections_on(state.school, day)
         out.append(
             PackIncident(
                 state.id,
@@ -936,6 +1014,176 @@ def _changes(
             )
     out.sort(key=lambda c: (c.date, c.subject))
     return tuple(out), known
+
+
+def _recorded_changes(
+    line: Timeline, first: dt.date, last: dt.date, now: dt.datetime
+) -> list[PackChange]:
+    """The changes recorded (before *now*) that take effect from *first* to *last*."""
+    if not line:
+        return []
+    texts = describe_changes(line)
+    return [
+        PackChange(c.effective, texts[c.seq], _change_subject(c), c.seq)
+        for c in line.changes
+        if first <= c.effective <= last and c.at <= now
+    ]
+
+
+def _change_subject(change: Change) -> str:
+    from dualduty.records.timeline import (
+        InChargeChanged,
+        PackageChanged,
+        PackageEnded,
+        PersonJoined,
+    )
+
+    data = change.data
+    if isinstance(data, PersonJoined):
+        return f"person:{data.person}"
+    if isinstance(data, InChargeChanged):
+        return f"in-charge:{data.post}"
+    if isinstance(data, PackageChanged | PackageEnded):
+        return f"package:{data.package}"
+    return f"post:{data.post}"
+
+
+def describe_changes(line: Timeline) -> dict[int, str]:
+    """Every recorded change of *line* in words (Chinese), by its record's ``seq``: what
+    it changes, from what to what.
+
+    The changes are read in the order they take effect, so each says what stood the day
+    before (a post's holder, a package's holder and schools, the units a post is in
+    charge of); a vacant post is 空缺.
+
+    >>> import datetime as dt
+    >>> import dualduty
+    >>> from dualduty.records import PackageChanged, PersonJoined, PostAssigned, Timeline
+    >>> from dualduty.records.timeline import Change
+    >>> from dualduty.reports.pack import describe_changes
+    >>> org = dualduty.reference_organisation(schools=3)
+    >>> at = dt.datetime(2026, 6, 20, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    >>> day = dt.date(2026, 6, 30)
+    >>> line = Timeline(org, [
+    ...     Change(7, "p001", at, PackageChanged("pkg-general-office", "moral-education", day,
+    ...                                          schools=("s0002",))),
+    ...     Change(8, "p001", at, PersonJoined("p090", "钱立新", day)),
+    ...     Change(9, "p001", at, PostAssigned("general-office.head", "p090", day)),
+    ... ])
+    >>> for seq, text in describe_changes(line).items():
+    ...     print(seq, text)
+    7 分包pkg-general-office（南关街道第一初级中学）：办公室 → 政教科
+    8 钱立新（p090）加入
+    9 办公室主任（general-office.head）：马伟 → 钱立新
+    """
+    from dualduty.records.timeline import (
+        InChargeChanged,
+        PackageChanged,
+        PackageEnded,
+        PersonJoined,
+    )
+
+    org = line.org
+    people = {p.id: p.name for p in org.people}
+    posts = {p.id: (u.name, p) for u, p in org.iter_posts()}
+    holders: dict[str, str | None] = {p.id: p.holder for _u, p in org.iter_posts()}
+    units = {u.id: u.name for u in org.units}
+    targets = {s.id: s.name for s in org.schools}
+    targets.update((p.id, p.name) for p in org.places)
+    recorded_in_charge: dict[str, tuple[str, ...]] = {}
+    packages: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+
+    def who(person: str | None) -> str:
+        return "空缺" if person is None else people.get(person, person)
+
+    def post_label(post_id: str) -> str:
+        found = posts.get(post_id)
+        return f"{found[1].title}（{post_id}）" if found is not None else post_id
+
+    def holder_label(holder: str) -> str:
+        if holder in units:
+            return units[holder]
+        found = posts.get(holder)
+        if found is None:
+            return holder
+        return f"{found[1].title}（{who(holders.get(holder))}）"
+
+    def listed(ids: tuple[str, ...], names: dict[str, str]) -> str:
+        shown = "、".join(names.get(i, i) for i in ids[:3])
+        return (shown + (f"等{len(ids)}个" if len(ids) > 3 else "")) or "无"
+
+    def in_charge_before(post: str, day: dt.date) -> tuple[str, ...]:
+        if post in recorded_in_charge:
+            return recorded_in_charge[post]
+        before = day - dt.timedelta(days=1)
+        return tuple(
+            u
+            for e in org.in_charge
+            if e.post == post
+            and (e.start is None or e.start <= before)
+            and (e.end is None or before <= e.end)
+            for u in e.units
+        )
+
+    def package_before(package: str, day: dt.date) -> tuple[str, tuple[str, ...]] | None:
+        if package in packages:
+            return packages[package]
+        before = day - dt.timedelta(days=1)
+        found = next(
+            (
+                p
+                for p in org.packages
+                if p.id == package
+                and (p.start is None or p.start <= before)
+                and (p.end is None or before <= p.end)
+            ),
+            None,
+        )
+        return None if found is None else (found.holder, found.targets)
+
+    out: dict[int, str] = {}
+    for change in line.changes:  # in effective order
+        data = change.data
+        if isinstance(data, PersonJoined):
+            people.setdefault(data.person, data.name)
+            out[change.seq] = f"{data.name}（{data.person}）加入"
+        elif isinstance(data, InChargeChanged):
+            old = in_charge_before(data.post, data.effective)
+            out[change.seq] = (
+                f"{holder_label(data.post)}分管：{listed(old, units)} → {listed(data.units, units)}"
+            )
+            recorded_in_charge[data.post] = data.units
+        elif isinstance(data, PackageChanged):
+            was = package_before(data.package, data.effective)
+            now_targets = data.schools + data.places
+            schools = listed(now_targets, targets)
+            if was is None:
+                text = f"分包{data.package}：{holder_label(data.holder)}分包{schools}"
+            elif was[0] != data.holder:
+                text = (
+                    f"分包{data.package}（{schools}）：{holder_label(was[0])} → "
+                    f"{holder_label(data.holder)}"
+                )
+            elif was[1] != now_targets:
+                text = (
+                    f"分包{data.package}（{holder_label(data.holder)}）："
+                    f"{listed(was[1], targets)} → {schools}"
+                )
+            else:
+                text = f"分包{data.package}（{holder_label(data.holder)}，{schools}）：督查人员调整"
+            out[change.seq] = text
+            packages[data.package] = (data.holder, now_targets)
+        elif isinstance(data, PackageEnded):
+            was = package_before(data.package, data.effective)
+            what = f"（{holder_label(was[0])}，{listed(was[1], targets)}）" if was else ""
+            out[change.seq] = f"分包{data.package}{what}停止"
+            packages[data.package] = None
+        else:
+            out[change.seq] = (
+                f"{post_label(data.post)}：{who(holders.get(data.post))} → {who(data.holder)}"
+            )
+            holders[data.post] = data.holder
+    return out
 
 
 def _post_title(graph: OrgGraph, holder: str) -> str:

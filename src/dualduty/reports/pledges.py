@@ -24,6 +24,12 @@ what dualduty already holds:
    section (分管领导; the leader when no post is in charge), names filled from the
    organisation.
 
+Given the record, the pledge is drafted from the organisation with the changes the
+record holds (:func:`~dualduty.reports.cards.year_organisation`): the section's packages
+quarter by quarter as they were or will be in force (a package moved to the section
+mid-year counts from the quarters it is the section's), and the signatories as they hold
+their posts on *now*'s date within the year.
+
 Signing is then a record (:meth:`Meetings.sign <dualduty.records.Meetings.sign>`,
 ``dualduty record pledge``), which the assessment checks (``pledge_unsigned``).
 :func:`pledge_markdown`, :func:`pledge_html` and :func:`pledge_docx` render the pledge.
@@ -48,6 +54,7 @@ if TYPE_CHECKING:
     from dualduty.model import Organisation, Schedule
     from dualduty.model.org import Package
     from dualduty.scoring.rubric import Item, Rubric
+    from dualduty.storage.store import Store
 
 __all__ = [
     "DocumentError",
@@ -353,25 +360,37 @@ def pledge_document(
     *,
     rubric: Rubric | None = None,
     schedule: Schedule | None = None,
+    store: Store | None = None,
+    now: dt.datetime | None = None,
 ) -> PledgeDocument:
     """Draft a section's responsibility pledge for *year* (责任状).
 
-    :param org: the organisation (as in force when the pledge is signed).
+    :param org: the organisation as the district file describes it (without a record:
+        as in force when the pledge is signed).
     :param section_id: the section (a section-like unit: section, centre, grade group).
     :param rubric: the rubric the year will be assessed by (default:
         :func:`~dualduty.scoring.engine.rubric_for`: a plugin's, else the plan's).
     :param schedule: the year's schedule; when given, the inspections of each quarter
         are its visits of the section and the reports' due days its deadlines. Without
         it the inspections are the packaged schools in force in each quarter times
-        ``rules.inspections_per_school_per_quarter``, and the reports fall due at each
-        quarter's end.
-    :raises DocumentError: if the unit is unknown or no section, or the schedule is for
-        another year.
+        ``rules.inspections_per_school_per_quarter`` (in proportion to the days in force
+        for a package that starts or ends within a quarter, rounded half up, as the
+        planner counts them), and the reports fall due at each quarter's end.
+    :param store: the record: the changes to the organisation it holds are laid over
+        *org* (:func:`~dualduty.reports.cards.year_organisation`).
+    :param now: with a record, the time the pledge is drafted as of (default: now, in
+        the organisation's zone): the signatories hold their posts on its date within
+        the year.
+    :raises DocumentError: if the unit is unknown or no section, the schedule is for
+        another year, or *now* has no time zone.
     """
     from dualduty.calendars import quarter_bounds
     from dualduty.graph import OrgGraph
     from dualduty.records.hazards import HazardRules
 
+    from .cards import year_organisation
+
+    org = year_organisation(org, store, year, now=now)
     graph = OrgGraph(org)
     try:
         section = graph.unit(section_id)
@@ -406,7 +425,7 @@ def pledge_document(
                 sum(1 for v in schedule.visits if v.holder == section.id and v.quarter == q)
             )
         else:
-            planned.append(len(_in_force(packages, *quarter_bounds(year, q))) * per)
+            planned.append(_due(packages, *quarter_bounds(year, q), per))
     visits_total = sum(planned)
     basis = "按年度督查安排" if schedule is not None else f"分包学校每所每季度专门督查{per}次"
     if schools:
@@ -594,6 +613,28 @@ def _in_force(packages: Sequence[Package], first: dt.date, last: dt.date) -> tup
         if _overlaps(package.start, package.end, first, last):
             seen.update(dict.fromkeys(package.targets))
     return tuple(seen)
+
+
+def _due(packages: Sequence[Package], first: dt.date, last: dt.date, per: int) -> int:
+    """The dedicated inspections *packages* owe in the quarter from *first* to *last*, as
+    the schedule planner counts them: *per* for a school packaged the whole quarter,
+    otherwise *per* in proportion to the days it is packaged, rounded half up (a package
+    moved mid-quarter leaves one of two visits to each holder)."""
+    length = (last - first).days + 1
+    days: dict[str, set[int]] = {}
+    for package in packages:
+        start = max(package.start or first, first)
+        end = min(package.end or last, last)
+        if start > end:
+            continue
+        span = range(start.toordinal(), end.toordinal() + 1)
+        for target in package.targets:
+            days.setdefault(target, set()).update(span)
+    total = 0
+    for covered in days.values():
+        n = len(covered)
+        total += per if n >= length else (2 * per * n + length) // (2 * length)
+    return total
 
 
 def _office_name(org: Organisation) -> str:

@@ -381,6 +381,11 @@ def assess(
         rubric = rubric_for(org, year, hooks=hooks)
     if now is None:
         now = dt.datetime.now(zoneinfo.ZoneInfo(org.timezone))
+    from dualduty.records.timeline import in_time
+
+    # the organisation with its recorded changes: each event is charged to whoever held
+    # the school's package that day; the posts as held at the end of the year (or now)
+    org = in_time(org, store, min(now.date(), dt.date(year, 12, 31)))
     chosen = None if units is None else _sections(org, units)
     head = store.head()[0]
     view = compliance(store, org, schedule, now=now, year=year, hazard_rules=hazard_rules)

@@ -166,7 +166,22 @@ class Query:
 
 @runtime_checkable
 class Writer(Protocol):
-    """The open write transaction a backend hands out from :meth:`StoreBackend.writing`."""
+    """The open write transaction a backend hands out from :meth:`StoreBackend.writing`.
+
+    A writer may also implement one optional method, which :meth:`Transaction.readdress()
+    <dualduty.storage.Transaction.readdress>` calls (a handover moves a person's pending
+    notifications to their successor with it; the built-in backends have it):
+
+    .. py:method:: readdress(changes: Sequence[tuple[int, str, bytes]]) -> list[bool]
+
+       For each ``(message id, recipient, body)``: set that outbox message's ``recipient``
+       and ``body`` if it is ``pending`` and carried by no digest, in this transaction
+       (committed or rolled back with it). Returns, for each change, whether it applied
+       (``False``: no such message, or no longer pending — claimed, delivered, dead). The
+       answer is final: a dispatcher cannot claim the message before the transaction ends.
+
+       .. versionadded:: 0.1
+    """
 
     def head(self) -> tuple[int, str]:
         """The last ``seq`` and ``hash`` in the store, read under the write lock.

@@ -33,6 +33,7 @@ class _MemoryWriter:
         self.backend = backend
         self.rows: list[Row] = []
         self.messages: list[MessageRow] = []
+        self.readdressed: dict[int, tuple[str, bytes]] = {}
 
     def head(self) -> tuple[int, str]:
         rows = self.backend.rows
@@ -41,6 +42,22 @@ class _MemoryWriter:
     def insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
         self.rows.extend(rows)
         self.messages.extend(messages)
+
+    def readdress(self, changes: Sequence[tuple[int, str, bytes]]) -> list[bool]:
+        # The backend's lock is held until the transaction ends, so no claim can come
+        # between this answer and the commit, which applies the changes.
+        outbox = self.backend.outbox
+        done = []
+        for id_, recipient, body in changes:
+            ok = 1 <= id_ <= len(outbox) and _readdressable(outbox[id_ - 1])
+            if ok:
+                self.readdressed[id_] = (recipient, body)
+            done.append(ok)
+        return done
+
+
+def _readdressable(m: MessageRow) -> bool:
+    return m.state == PENDING and m.digest is None
 
 
 class MemoryBackend:
@@ -80,6 +97,9 @@ class MemoryBackend:
                 self.rows.append(row)
                 for subject in row.subjects:
                     self.by_subject[subject].append(row.seq)
+            for id_, (recipient, body) in writer.readdressed.items():
+                old = self.outbox[id_ - 1]
+                self.outbox[id_ - 1] = old._replace(recipient=recipient, body=body)
             self._add(writer.messages)
 
     def _add(self, messages: Sequence[MessageRow]) -> list[int | None]:

@@ -249,6 +249,21 @@ class _SqliteWriter:
         except sqlite3.Error as exc:  # the transaction is rolled back by writing()
             raise StoreError(f"store {self.url}: cannot write: {exc}") from exc
 
+    def readdress(self, changes: Sequence[tuple[int, str, bytes]]) -> list[bool]:
+        # The write transaction (BEGIN IMMEDIATE) keeps every claim out until it ends.
+        try:
+            return [
+                self.db.execute(
+                    "UPDATE outbox SET recipient = ?, body = ? "
+                    "WHERE id = ? AND state = 'pending' AND digest IS NULL",
+                    (recipient, body, id_),
+                ).rowcount
+                == 1
+                for id_, recipient, body in changes
+            ]
+        except sqlite3.Error as exc:  # the transaction is rolled back by writing()
+            raise StoreError(f"store {self.url}: cannot write: {exc}") from exc
+
     def _insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
         db = self.db
         db.executemany(

@@ -165,8 +165,9 @@ class Transaction:
     appended, but exist in the store only once the block ends without an exception.
     """
 
-    def __init__(self, store: Store, head: tuple[int, str]) -> None:
+    def __init__(self, store: Store, head: tuple[int, str], writer: Any = None) -> None:
         self._store = store
+        self._writer = writer
         self._open = True
         self.start = head
         self._seq, self._prev = head
@@ -227,6 +228,32 @@ class Transaction:
         """
         self._check_open()
         self.messages.append(self._store._message_row(message, cause, due, self))
+
+    def readdress(self, item: OutboxItem, message: OutboxMessage) -> bool:
+        """Send a pending outbox message to someone else instead, in this transaction.
+
+        *message* replaces the item's message (its new recipient, and a text that may
+        name them); it keeps its id, key, cause and place in the queue. Only a message
+        still ``pending`` and carried by no digest changes: one a dispatcher has claimed,
+        delivered or given up stays as it is. The answer is final when the transaction
+        commits (no dispatcher can claim the message meanwhile).
+
+        :returns: whether the message was changed.
+        :raises ~dualduty.storage.StoreError: if the backend cannot re-address messages
+            (its writer has no ``readdress``: see :class:`~dualduty.storage.base.Writer`).
+
+        .. versionadded:: 0.1
+        """
+        self._check_open()
+        message = _check_message(message)
+        readdress = getattr(self._writer, "readdress", None)
+        if readdress is None:
+            raise StoreError(
+                f"store {self._store.url}: this backend cannot re-address outbox messages"
+            )
+        body = self._store.codec.message_body(message)
+        (done,) = readdress([(item.id, message.recipient, body)])
+        return bool(done)
 
 
 def _check_message(message: object) -> OutboxMessage:
@@ -650,7 +677,7 @@ class _TransactionContext:
         writer = self._cm.__enter__()
         self._writer = writer
         try:
-            self.tx = Transaction(self.store, writer.head())
+            self.tx = Transaction(self.store, writer.head(), writer)
         except BaseException:
             self._cm.__exit__(None, None, None)
             raise

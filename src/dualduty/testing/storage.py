@@ -842,6 +842,46 @@ class StoreConformance:
         store.settle([_settled(a2, "retry", later, next_at=later)])
         assert [x.n for x in store.attempts(a.id)] == [1, 1]  # counted again from 1
 
+    def test_readdress_pending_messages(self, store: Store, store_url: str) -> None:
+        """A pending message can be sent to someone else in a transaction (a handover);
+        a claimed, delivered or dead one, or one carried by a digest, cannot; a rolled
+        back transaction changes nothing; the change is seen after reopening."""
+        store.enqueue(*(_keyed(text, text) for text in ("a", "b", "c", "d", "e")))
+        t = _soon()
+        a, b, c, d, e = store.outbox()
+        claimed_a, claimed_b = store.claim(2, lease=60, now=t)
+        store.settle([Settlement(b.id, claimed_b.claim, "delivered", _ts(t))])
+
+        def moved(item: OutboxItem) -> OutboxMessage:
+            return attrs.evolve(
+                item.message, recipient="person:qian", text=f"{item.message.text}→钱"
+            )
+
+        with store.transaction() as tx:
+            assert tx.readdress(a, moved(a)) is False  # claimed by a dispatcher
+            assert tx.readdress(b, moved(b)) is False  # delivered
+            assert tx.readdress(c, moved(c)) is True
+
+        def readdress_then_fail() -> None:
+            with store.transaction() as tx:
+                assert tx.readdress(d, moved(d)) is True
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError, match="rolled back"):
+            readdress_then_fail()
+        by_id = {i.id: i for i in store.outbox(state=None)}
+        assert by_id[c.id].message == moved(c)
+        assert (by_id[c.id].state, by_id[c.id].message.key) == ("pending", "c")
+        assert claimed_a.id == a.id
+        for untouched in (a, b, d, e):
+            assert by_id[untouched.id].message == untouched.message
+        store.close()
+        again = self.open(store_url)
+        try:
+            assert {i.id: i.message for i in again.outbox(state=None)}[c.id] == moved(c)
+        finally:
+            again.close()
+
     def test_outbox_persists(self, store: Store, store_url: str) -> None:
         """A store opened again holds the same outbox, claims and attempts log."""
         store.enqueue(*(_keyed(text, text) for text in ("a", "b", "c")))
