@@ -552,3 +552,15 @@ def test_a_record_entered_late_is_checked_against_the_organisation_of_its_time(
     status, _, err = run(capsys, *august, "--at", "2026-08-10T10:00:00+08:00")
     assert status == 2
     assert "may not" in err
+
+
+def test_a_malformed_id_is_refused_naming_it(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str]
+) -> None:
+    status, out, err = run(
+        capsys, "org", "assign", "--post", "BAD ID", "--person", "p010", "--date", "2026-07-01",
+        "--actor", LEADER, "--db", env["db"], "--org", env["org"],
+    )  # fmt: skip
+    assert (status, out) == (2, "")
+    assert err.startswith("dualduty: org assign: post: 'BAD ID' is not a valid id")
+    assert entries(env) == 0

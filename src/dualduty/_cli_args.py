@@ -1,6 +1,7 @@
-"""Argument types the ``dualduty`` sub-commands share (argparse ``type=`` callables).
+"""Argument types the ``dualduty`` sub-commands share (argparse ``type=`` callables), and
+the options several of them take alike (:func:`schedule_options`).
 
-Each raises :class:`argparse.ArgumentTypeError`, which argparse prints with the option's
+Each type raises :class:`argparse.ArgumentTypeError`, which argparse prints with the option's
 name before exiting 2.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-__all__ = ["aware_time", "iso_date", "quarter", "year"]
+__all__ = ["aware_time", "iso_date", "quarter", "schedule_options", "year"]
 
 
 def quarter(text: str) -> int:
@@ -45,3 +46,20 @@ def iso_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {text!r}") from None
+
+
+def schedule_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--schedule FILE`` and ``--holidays FILE`` (repeatable) to *parser*: the year's
+    schedule, else planned from the district file with these holiday files."""
+    parser.add_argument(
+        "--schedule",
+        metavar="FILE",
+        help="the year's schedule (.csv, .xlsx or .json; default: planned from the file)",
+    )
+    parser.add_argument(
+        "--holidays",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a holiday file, to plan the schedule of a year dualduty ships none for",
+    )

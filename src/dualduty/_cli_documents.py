@@ -45,21 +45,6 @@ EXIT_OK = 0
 _SUFFIX = {"md": "md", "html": "html", "docx": "docx"}
 
 
-def _schedule_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--schedule",
-        metavar="FILE",
-        help="the year's schedule (.csv, .xlsx or .json; default: planned from the file)",
-    )
-    parser.add_argument(
-        "--holidays",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="a holiday file, to plan the schedule of a year dualduty ships none for",
-    )
-
-
 def _output_options(parser: argparse.ArgumentParser, many: str | None = None) -> None:
     parser.add_argument(
         "--format",
@@ -75,7 +60,7 @@ def _output_options(parser: argparse.ArgumentParser, many: str | None = None) ->
 
 def add_card_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``card`` sub-command to *sub*."""
-    from ._cli_args import aware_time, year
+    from ._cli_args import aware_time, schedule_options, year
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "card",
@@ -98,7 +83,7 @@ def add_card_parser(sub: Any) -> argparse.ArgumentParser:
     who.add_argument("--unit", metavar="UNIT", help="the cards of everyone holding a post of UNIT")
     who.add_argument("--all", action="store_true", help="the cards of everyone holding a post")
     parser.add_argument("--year", type=year, required=True, help="the year")
-    _schedule_options(parser)
+    schedule_options(parser)
     parser.add_argument(
         "--now",
         type=aware_time,

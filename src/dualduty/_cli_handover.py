@@ -21,7 +21,7 @@ EXIT_OK = 0
 
 def add_handover_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``handover`` sub-command to *sub*."""
-    from ._cli_args import aware_time, iso_date
+    from ._cli_args import aware_time, iso_date, schedule_options
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "handover",
@@ -63,18 +63,7 @@ def add_handover_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--at", type=aware_time, metavar="TIME", help="when recorded, ISO 8601 with an offset"
     )
-    parser.add_argument(
-        "--schedule",
-        metavar="FILE",
-        help="the year's schedule, for the upcoming visits (default: planned from the file)",
-    )
-    parser.add_argument(
-        "--holidays",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="a holiday file, to plan the schedule of a year dualduty ships none for",
-    )
+    schedule_options(parser)  # for the upcoming visits of the posts
     parser.add_argument(
         "--dry-run", action="store_true", help="print the list without writing anything"
     )

@@ -27,23 +27,12 @@ EXIT_OK = 0
 def _common() -> argparse.ArgumentParser:
     import argparse
 
-    from ._cli_args import aware_time
+    from ._cli_args import aware_time, schedule_options
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", required=True, metavar="URL", help="the store: sqlite:///path.db")
     common.add_argument("--org", required=True, metavar="FILE", help="the district file")
-    common.add_argument(
-        "--schedule",
-        metavar="FILE",
-        help="the year's schedule (.csv, .xlsx or .json; default: planned from the file)",
-    )
-    common.add_argument(
-        "--holidays",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="a holiday file, to plan the schedule of a year dualduty ships none for",
-    )
+    schedule_options(common)
     common.add_argument(
         "--now",
         type=aware_time,

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
     from .graph import ChainLink, ResponsibilityChain
     from .model import Organisation
-    from .records import Recorder, Snapshot, Timeline
+    from .records import Snapshot, Timeline
     from .records.base import Entry
-    from .records.timeline import Change
+    from .records.timeline import Change, ChangeData
 
 __all__ = ["add_org_parser", "add_who_parser", "run_org", "run_who"]
 
@@ -407,7 +407,7 @@ def run_org(ns: argparse.Namespace) -> int:
         return EXIT_OK
     with open_store(ns.db) as store:
         recorder = Recorder(store, org)
-        entry = _CHANGES[ns.org_action](recorder, ns)
+        entry = recorder.org_changes.record(_change(ns), actor=ns.actor, at=ns.at)
         line = recorder.org_changes.timeline()
     result = _recorded(ns.org_action, entry, line)
     if ns.format == "json":
@@ -431,63 +431,33 @@ def _recorded(action: str, entry: Entry, line: Timeline) -> dict[str, Any]:
     return out
 
 
-def _assign(r: Recorder, ns: argparse.Namespace) -> Entry:
-    return r.org_changes.assign(
-        ns.post, ns.person, ns.date, actor=ns.actor, reason=ns.reason, at=ns.at
+def _change(ns: argparse.Namespace) -> ChangeData:
+    """The change an ``org`` action records, from its parsed options; a malformed id is
+    refused naming it."""
+    from .records.timeline import (
+        InChargeChanged,
+        PackageChanged,
+        PackageEnded,
+        PersonJoined,
+        PostAssigned,
+        TimelineError,
     )
 
+    changes: dict[str, Callable[[], ChangeData]] = {
+        "assign": lambda: PostAssigned(ns.post, ns.person, ns.date, ns.reason),
+        "vacate": lambda: PostAssigned(ns.post, None, ns.date, ns.reason),
+        "join": lambda: PersonJoined(ns.person, ns.name, ns.date, ns.phone, ns.email, ns.reason),
+        "in-charge": lambda: InChargeChanged(ns.post, ns.units, ns.date, ns.reason),
+        "package": lambda: PackageChanged(
+            ns.package, ns.holder, ns.date, ns.schools, ns.places, ns.staff, ns.reason
+        ),
+        "end-package": lambda: PackageEnded(ns.package, ns.date, ns.reason),
+    }
+    try:
+        return changes[ns.org_action]()
+    except ValueError as exc:
+        raise TimelineError(f"org {ns.org_action}: {exc}") from None
 
-def _vacate(r: Recorder, ns: argparse.Namespace) -> Entry:
-    return r.org_changes.assign(ns.post, None, ns.date, actor=ns.actor, reason=ns.reason, at=ns.at)
-
-
-def _join(r: Recorder, ns: argparse.Namespace) -> Entry:
-    return r.org_changes.join(
-        ns.person,
-        ns.name,
-        ns.date,
-        actor=ns.actor,
-        phone=ns.phone,
-        email=ns.email,
-        reason=ns.reason,
-        at=ns.at,
-    )
-
-
-def _in_charge(r: Recorder, ns: argparse.Namespace) -> Entry:
-    return r.org_changes.set_in_charge(
-        ns.post, ns.units, ns.date, actor=ns.actor, reason=ns.reason, at=ns.at
-    )
-
-
-def _package(r: Recorder, ns: argparse.Namespace) -> Entry:
-    return r.org_changes.set_package(
-        ns.package,
-        ns.holder,
-        ns.date,
-        actor=ns.actor,
-        schools=ns.schools,
-        places=ns.places,
-        staff=ns.staff,
-        reason=ns.reason,
-        at=ns.at,
-    )
-
-
-def _end_package(r: Recorder, ns: argparse.Namespace) -> Entry:
-    return r.org_changes.end_package(
-        ns.package, ns.date, actor=ns.actor, reason=ns.reason, at=ns.at
-    )
-
-
-_CHANGES: dict[str, Callable[[Recorder, argparse.Namespace], Entry]] = {
-    "assign": _assign,
-    "vacate": _vacate,
-    "join": _join,
-    "in-charge": _in_charge,
-    "package": _package,
-    "end-package": _end_package,
-}
 
 _SUBJECT_KINDS = ("post", "package", "unit", "person", "school")
 
