@@ -14,6 +14,11 @@
 # shipped (fsync, synchronous_commit on); shared_buffers and max_wal_size are raised
 # as for a production server, so that the benchmark's million-record load is not
 # measured against 128 MB of buffers and a checkpoint every gigabyte.
+#
+#   DUALDUTY_PG_DEFAULTS=1 ci/cluster.sh start DIR PORT
+#                                  the same, but with the server's settings as initdb
+#                                  ships them (shared_buffers 128MB, max_wal_size 1GB):
+#                                  only where it listens and max_connections are set
 set -euo pipefail
 
 action=${1:?usage: cluster.sh start|stop DIR [PORT]}
@@ -61,8 +66,11 @@ host  all postgres 127.0.0.1/32 trust
 local all all scram-sha-256
 host  all all 127.0.0.1/32 scram-sha-256
 HBA
-  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB" \
+  options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200"
+  if [[ "${DUALDUTY_PG_DEFAULTS:-}" != 1 ]]; then
+    options+=" -c shared_buffers=512MB -c max_wal_size=4GB"
+  fi
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" \
     start >/dev/null
   as_postgres "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 <<SQL
 CREATE ROLE dualduty LOGIN CREATEDB PASSWORD 'dualduty-test';

@@ -41,11 +41,13 @@ class TestPostgresStore(StoreConformance):
             assert cur.rowcount == 1
 
     def tamper_index(self, url: str, seq: int) -> None:
+        """Take *seq* out of the run of its first subject (in the index's order)."""
         with self._admin(url) as conn:
-            conn.execute("ALTER TABLE subjects DISABLE TRIGGER subjects_append_only")
+            conn.execute("ALTER TABLE subject_runs DISABLE TRIGGER subject_runs_append_only")
             cur = conn.execute(
-                "DELETE FROM subjects WHERE seq = %s AND subject = "
-                "(SELECT min(subject) FROM subjects WHERE seq = %s)",
-                (seq, seq),
+                "UPDATE subject_runs SET seqs = array_remove(seqs, %(seq)s) "
+                "WHERE %(seq)s = ANY(seqs) AND subject = "
+                "(SELECT min(subject) FROM subject_runs WHERE %(seq)s = ANY(seqs))",
+                {"seq": seq},
             )
             assert cur.rowcount == 1

@@ -451,10 +451,10 @@ def _in_charge(org: Organisation, posts: Sequence[str]) -> list[HandoverItem]:
 def _packages(org: Organisation, posts: Sequence[str]) -> list[Package]:
     """The packages the posts answer for: held or visited by one of them, or held by a
     section one of them heads."""
-    headed = {u.id for u in org.units if u.head_post in posts}
     from dualduty.graph import OrgGraph
 
     graph = OrgGraph(org)
+    headed = set()
     for u in org.units:
         head = graph.head_of(u.id)
         if head is not None and head.id in posts:

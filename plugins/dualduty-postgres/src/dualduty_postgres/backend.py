@@ -1,12 +1,22 @@
 """The ``postgresql://`` backend: dualduty's store in a PostgreSQL database, via psycopg 3.
 
-The schema mirrors the SQLite backend's (version 3): ``records`` (append-only: triggers
-refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE``), the subject index ``subjects`` (the
-same), the ``outbox`` with unique idempotency keys, leases and digests, and the
-``attempts`` log. The version is kept in ``dualduty_schema``; a database of a newer
-dualduty is refused. The plugin creates version 3 directly: there are no PostgreSQL
-stores of an older version to migrate, and :data:`MIGRATIONS` is where the next
-version's step goes.
+The schema (version 4) keeps the SQLite backend's semantics: ``records`` (append-only:
+triggers refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE``), the subject index
+``subject_runs`` (the same), the ``outbox`` with unique idempotency keys, leases and
+digests, and the ``attempts`` log. The version is kept in ``dualduty_schema``; an older
+store is migrated forward when opened for writing (:data:`MIGRATIONS`, under an
+advisory lock, in one transaction) and read as it is when opened read-only; a
+database of a newer dualduty is refused.
+
+The subject index holds *runs*: one row per subject and write transaction, with the
+``seq`` of every entry of that transaction naming the subject (at most
+:data:`RUN_LENGTH` of them a row), in order, and the last of them as the key. A
+transaction of 50,000 entries naming three of 2,501 subjects each adds some 2,750
+index rows rather than 150,000 (schema version 3 kept one row per subject and entry):
+that is what lets a bulk load keep pace with ``COPY`` on a server with its default
+settings. Reads by subject take the runs of that subject after the position asked
+for, in key order, and fetch their entries by primary key;
+:meth:`PostgresBackend.check_index` compares the runs with the entries.
 
 Writers serialise on one row: every write transaction starts with ``SELECT … FOR
 UPDATE`` on ``writer_lock``, then reads the chain's head from ``records``; in ``READ
@@ -53,10 +63,26 @@ from dualduty.storage.base import (
     index_stray,
 )
 
-__all__ = ["COPY_FROM", "MIGRATIONS", "SCHEMA_VERSION", "PostgresBackend", "safe_url"]
+__all__ = [
+    "COPY_FROM",
+    "MIGRATIONS",
+    "OLDEST_READABLE",
+    "RUN_LENGTH",
+    "SCHEMA_VERSION",
+    "PostgresBackend",
+    "safe_url",
+]
 
 #: Transactions with at least this many rows are written with ``COPY``.
 COPY_FROM: Final = 64
+#: The most entries one row (a run) of the subject index holds: a transaction naming a
+#: subject more often than this gets several runs for it. 200 positions keep a row
+#: under PostgreSQL's threshold for compressing and moving values out of line (TOAST,
+#: about 2 kB), which would cost a bulk load more than the extra rows do.
+RUN_LENGTH: Final = 200
+#: Reads by subject fetch the entries of up to this many positions (of whole runs) at a
+#: time.
+_CHUNK: Final = 8192
 #: Reads of at most this many rows are fetched at once; larger ones stream from a
 #: server-side cursor.
 _FETCH_ALL: Final = 10_000
@@ -136,14 +162,47 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_message ON attempts (message);
 """
 
+# Version 4: the subject index in runs (see the module). The rows of version 3's
+# `subjects` are converted in the migration's transaction: each subject's positions, in
+# order, in runs of at most RUN_LENGTH; then the old table goes, so that a process of an
+# older dualduty-postgres still running fails on it (and writes nothing) rather than
+# fill an index nobody reads.
+_SUBJECT_RUNS_V4 = f"""
+CREATE TABLE subject_runs (
+    subject text     NOT NULL,
+    last    bigint   NOT NULL,
+    seqs    bigint[] NOT NULL,
+    PRIMARY KEY (subject, last)
+);
+CREATE TRIGGER subject_runs_append_only BEFORE UPDATE OR DELETE ON subject_runs
+    FOR EACH ROW EXECUTE FUNCTION dualduty_append_only();
+CREATE TRIGGER subject_runs_no_truncate BEFORE TRUNCATE ON subject_runs
+    FOR EACH STATEMENT EXECUTE FUNCTION dualduty_append_only();
+INSERT INTO subject_runs (subject, last, seqs)
+SELECT subject, max(seq), array_agg(seq ORDER BY seq)
+FROM (
+    SELECT subject, seq,
+           (row_number() OVER (PARTITION BY subject ORDER BY seq) - 1) / {RUN_LENGTH} AS run
+    FROM subjects
+) numbered
+GROUP BY subject, run
+ORDER BY subject, run;
+DROP TABLE subjects;
+"""
+
 #: The steps that bring a database to each schema version, by the version they reach.
 #: Versions 1 and 2 (SQLite's first outbox and subject index) never existed here: a new
-#: database is created at version 3 at once.
-MIGRATIONS: Final[dict[int, str]] = {3: _SCHEMA_V3}
-#: The schema version this plugin writes (the SQLite backend's current one).
+#: database is created at version 3 and migrated to the current one at once.
+MIGRATIONS: Final[dict[int, str]] = {3: _SCHEMA_V3, 4: _SUBJECT_RUNS_V4}
+#: The schema version this plugin writes.
 SCHEMA_VERSION: Final = max(MIGRATIONS)
+#: The oldest schema version a read-only open reads as it is (without migrating), as
+#: the SQLite backend reads its older files: ``dualduty verify`` needs no right to write.
+OLDEST_READABLE: Final = min(MIGRATIONS)
+#: The schema version from which the subject index is held in runs.
+_RUNS_VERSION: Final = 4
 
-_TABLES = ("records", "subjects", "outbox", "attempts", "writer_lock")
+_TABLES = ("records", "subjects", "subject_runs", "outbox", "attempts", "writer_lock")
 _MESSAGE_COLUMNS = (
     "id, seq, channel, recipient, body, state, attempts, next_ts, created_ts, detail, "
     "key, urgent, claimed_until, provider_code, delivered_ts, digest"
@@ -157,6 +216,37 @@ _INSERT_MESSAGE = (
 _ROW_COLUMNS = "r.seq, r.kind, r.actor, r.ts, r.subjects, r.body, r.hash"
 _CURSORS = itertools.count(1)
 _RECORD_TYPES = ("int8", "text", "text", "int8", "text[]", "bytea", "text")
+_RUN_TYPES = ("text", "int8", "int8[]")
+# The subject index by entry, its subjects sorted: the positions up to `last`, and any
+# of an entry the store does not hold.
+_INDEX_BY_ENTRY = """
+    SELECT i.seq, array_agg(s.subject ORDER BY s.subject) AS subs
+    FROM subject_runs s CROSS JOIN LATERAL unnest(s.seqs) AS i(seq)
+    WHERE i.seq <= %(last)s OR NOT EXISTS (SELECT 1 FROM records r WHERE r.seq = i.seq)
+    GROUP BY i.seq
+"""
+# A run that breaks what reads by subject rely on: a position after its key, or one not
+# after the key of the subject's run before. Its first such position, the subject, the
+# run's key and the key before.
+_BAD_RUN = """
+    SELECT coalesce(m.past, m.lo), z.subject, z.last, z.before
+    FROM (
+        SELECT subject, last, seqs, lag(last) OVER (PARTITION BY subject ORDER BY last) AS before
+        FROM subject_runs
+    ) z
+    CROSS JOIN LATERAL (
+        SELECT min(x) AS lo, min(x) FILTER (WHERE x > z.last) AS past FROM unnest(z.seqs) AS x
+    ) m
+    WHERE m.past IS NOT NULL OR m.lo <= z.before
+    ORDER BY 1
+    LIMIT 1
+"""
+_INDEX_BY_ENTRY_V3 = """
+    SELECT seq, array_agg(subject ORDER BY subject) AS subs
+    FROM subjects s
+    WHERE s.seq <= %(last)s OR NOT EXISTS (SELECT 1 FROM records r WHERE r.seq = s.seq)
+    GROUP BY seq
+"""
 
 
 def safe_url(url: str) -> str:
@@ -228,6 +318,26 @@ class _Writer:
         with self.backend._errors("write"):
             self._insert(rows, messages)
 
+    def readdress(self, changes: Sequence[tuple[int, str, bytes]]) -> list[bool]:
+        """Re-address pending outbox messages in this transaction (see
+        :class:`dualduty.storage.base.Writer`).
+
+        Each change is one ``UPDATE … WHERE state = 'pending' AND digest IS NULL``: the
+        row it changes stays locked until the transaction ends, so a dispatcher's
+        ``FOR UPDATE SKIP LOCKED`` passes over it, and one it does not change (claimed,
+        delivered, dead, carried by a digest, or no such message) is reported so.
+        """
+        done: list[bool] = []
+        with self.backend._errors("re-address outbox messages"):
+            for message_id, recipient, body in changes:
+                found = self.conn.execute(
+                    "UPDATE outbox SET recipient = %s, body = %s "
+                    "WHERE id = %s AND state = 'pending' AND digest IS NULL RETURNING id",
+                    (recipient, body, message_id),
+                ).fetchone()
+                done.append(found is not None)
+        return done
+
     def _insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
         conn = self.conn
         with conn.cursor() as cur:
@@ -239,23 +349,58 @@ class _Writer:
                     copy.set_types(list(_RECORD_TYPES))
                     for r in rows:
                         copy.write_row((r[0], r[1], r[2], r[3], list(r[4]), r[5], r[6]))
-                # the subject index from the rows just copied, on the server
-                cur.execute(
-                    "INSERT INTO subjects (subject, seq) "
-                    "SELECT unnest(subjects), seq FROM records WHERE seq BETWEEN %s AND %s",
-                    (rows[0][0], rows[-1][0]),
-                )
+                with cur.copy(
+                    "COPY subject_runs (subject, last, seqs) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(list(_RUN_TYPES))
+                    for run in _runs(rows):
+                        copy.write_row(run)
             elif rows:
                 cur.executemany(
                     "INSERT INTO records (seq, kind, actor, ts, subjects, body, hash) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     [(r[0], r[1], r[2], r[3], list(r[4]), r[5], r[6]) for r in rows],
                 )
-                pairs = [(s, r[0]) for r in rows for s in r[4]]
-                if pairs:
-                    cur.executemany("INSERT INTO subjects (subject, seq) VALUES (%s, %s)", pairs)
+                runs = _runs(rows)
+                if runs:
+                    cur.executemany(
+                        "INSERT INTO subject_runs (subject, last, seqs) VALUES (%s, %s, %s)",
+                        runs,
+                    )
             if messages:
                 cur.executemany(_INSERT_MESSAGE, [m[1:] for m in messages])
+
+
+def _fetch_growing(cursor: psycopg.ServerCursor[Any]) -> Iterator[Any]:
+    """The rows of a server-side *cursor*: a few first (a short read of a subject with
+    long runs unpacks little), then more at a time."""
+    size = 4
+    while rows := cursor.fetchmany(size):
+        yield from rows
+        size = min(size * 4, _ITERSIZE)
+
+
+def _runs(rows: Sequence[Row]) -> list[tuple[str, int, list[int]]]:
+    """The subject index's rows for *rows* (one transaction's, in ``seq`` order): for
+    each subject, the positions of the entries naming it, in runs of at most
+    :data:`RUN_LENGTH`, each keyed by its last position; sorted by subject, so that the
+    index's B-tree is filled in its own order."""
+    by_subject: dict[str, list[int]] = {}
+    for r in rows:
+        seq = r[0]
+        for subject in r[4]:
+            found = by_subject.get(subject)
+            if found is None:
+                by_subject[subject] = [seq]
+            else:
+                found.append(seq)
+    runs = []
+    for subject in sorted(by_subject):
+        seqs = by_subject[subject]
+        for start in range(0, len(seqs), RUN_LENGTH):
+            part = seqs[start : start + RUN_LENGTH]
+            runs.append((subject, part[-1], part))
+    return runs
 
 
 class PostgresBackend:
@@ -408,9 +553,12 @@ class PostgresBackend:
                     f"plugin knows up to {SCHEMA_VERSION}). Upgrade dualduty-postgres to open it."
                 )
             if self.readonly:
-                if version is None:
+                # An older schema is read as it is: verifying must not need the right to
+                # write (nor change the store it checks).
+                if version is None or version < OLDEST_READABLE:
+                    what = "no dualduty schema" if version is None else f"schema version {version}"
                     raise StoreError(
-                        f"{where}: not a store yet (the database has no dualduty schema); "
+                        f"{where}: not a store yet (the database has {what}); "
                         "open it once for writing to create one"
                     )
                 self.schema = version
@@ -425,6 +573,9 @@ class PostgresBackend:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             version = _version(conn) or 0  # another process may have done it meanwhile
+            if version and _exists(conn, "writer_lock"):
+                # no writer is half-way through a transaction while the tables change
+                conn.execute("SELECT id FROM writer_lock WHERE id = 1 FOR UPDATE")
             for target in sorted(MIGRATIONS):
                 if target > version:
                     conn.execute(MIGRATIONS[target].encode())
@@ -522,7 +673,12 @@ class PostgresBackend:
         if query.until_ts is not None:
             where.append("r.ts < %s")
             params.append(query.until_ts)
-        if query.subject is not None:
+        if query.subject is not None and self.schema >= _RUNS_VERSION:
+            rows = self._by_subject(query.subject, query.after_seq, where, params, query.limit)
+            if query.limit is not None and query.limit <= _FETCH_ALL:
+                return iter(list(rows))
+            return rows
+        if query.subject is not None:  # version 3, read-only: one index row per entry
             text = (
                 f"SELECT {_ROW_COLUMNS} FROM subjects s JOIN records r ON r.seq = s.seq "
                 f"WHERE s.subject = %s AND s.seq > %s AND {' AND '.join(where)} ORDER BY s.seq"
@@ -541,6 +697,56 @@ class PostgresBackend:
                 found = cur.execute(text.encode(), params).fetchall()
             return iter([_row(r) for r in found])
         return self._stream(text, params)
+
+    def _by_subject(
+        self, subject: str, after: int, where: list[str], params: list[object], limit: int | None
+    ) -> Iterator[Row]:
+        """The entries naming *subject* after position *after* that match *where*.
+
+        The subject's runs that end after *after* come in order of their key (the
+        index's own order); their positions, a few thousand at a time, select the
+        entries by primary key, in order. A run holds the positions of one transaction
+        (or part of one), so runs of a subject never overlap and each follows the one
+        before: what :meth:`check_index` checks. One snapshot throughout.
+        """
+        left = limit
+        if left == 0:
+            return
+        text = (
+            f"SELECT {_ROW_COLUMNS} FROM records r WHERE r.seq = ANY(%s::bigint[]) "
+            f"AND {' AND '.join(where)} ORDER BY r.seq LIMIT %s"  # (NULL: no limit)
+        ).encode()
+        with self._connection() as conn, self._errors("read"):
+            own = getattr(self._local, "conn", None) is conn
+            with (
+                contextlib.nullcontext() if own else conn.transaction(),
+                conn.cursor(name=f"dualduty_runs_{next(_CURSORS)}") as runs,
+                conn.cursor(binary=True) as cur,
+            ):
+                if not own:  # the runs and the entries they name in one snapshot
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                runs.execute(
+                    "SELECT seqs FROM subject_runs WHERE subject = %s AND last > %s ORDER BY last",
+                    (subject, after),
+                )
+                pending: list[int] = []
+                chunk = 256  # a short read fetches few; a long one, more at a time
+                for (seqs,) in _fetch_growing(runs):
+                    pending += seqs  # (positions up to *after* are left out by *where*)
+                    if len(pending) < chunk:
+                        continue
+                    batch = cur.execute(text, [pending, *params, left]).fetchall()
+                    pending = []
+                    chunk = min(chunk * 4, _CHUNK)
+                    for r in batch:
+                        yield _row(r)
+                    if left is not None:
+                        left -= len(batch)
+                        if left <= 0:
+                            return
+                if pending:
+                    for r in cur.execute(text, [pending, *params, left]):
+                        yield _row(r)
 
     def _stream(self, text: str, params: list[object]) -> Iterator[Row]:
         """Rows from a server-side cursor, a few thousand at a time, in one snapshot."""
@@ -565,38 +771,64 @@ class PostgresBackend:
         """The first entry up to *last* whose rows in the subject index differ from it.
 
         The optional part of :class:`~dualduty.storage.StoreBackend` that
-        :meth:`Store.verify() <dualduty.storage.Store.verify>` calls. One query (so one
-        snapshot) compares each entry's subjects with its index rows, both sorted, and
-        finds index rows for entries the store does not hold.
+        :meth:`Store.verify() <dualduty.storage.Store.verify>` calls. In one snapshot:
+        one query compares each entry's subjects with the subjects whose runs hold its
+        position, both sorted, and finds positions in the index for entries the store
+        does not hold; another finds a run holding a position after its key (a read of
+        the subject after the key would miss that entry).
         """
+        runs = self.schema >= _RUNS_VERSION
+        index = _INDEX_BY_ENTRY if runs else _INDEX_BY_ENTRY_V3
         with self._connection() as conn, self._errors("read the subject index"):
-            found = conn.execute(
-                """
-                SELECT e.seq, e.subjects, i.seq, i.subs
-                FROM (
-                    SELECT seq, subjects, ARRAY(SELECT unnest(subjects) ORDER BY 1) AS subs
-                    FROM records WHERE seq <= %(last)s
-                ) e
-                FULL JOIN (
-                    SELECT seq, array_agg(subject ORDER BY subject) AS subs
-                    FROM subjects s
-                    WHERE s.seq <= %(last)s
-                       OR NOT EXISTS (SELECT 1 FROM records r WHERE r.seq = s.seq)
-                    GROUP BY seq
-                ) i ON i.seq = e.seq
-                WHERE e.seq IS NULL OR coalesce(i.subs, '{}') IS DISTINCT FROM e.subs
-                ORDER BY coalesce(e.seq, i.seq)
-                LIMIT 1
-                """,
-                {"last": last},
-            ).fetchone()
-        if found is None:
-            return None
-        seq, subjects, stray, indexed = found
-        if seq is None:
-            return index_stray(stray, 1 if stray < 1 else stray)
-        reason = index_differs(seq, subjects, indexed or ())
-        return None if reason is None else (seq, reason)
+            own = getattr(self._local, "conn", None) is conn
+            with contextlib.nullcontext() if own else conn.transaction():
+                if not own:
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                found = conn.execute(
+                    f"""
+                    SELECT e.seq, e.subjects, i.seq, i.subs
+                    FROM (
+                        SELECT seq, subjects, ARRAY(SELECT unnest(subjects) ORDER BY 1) AS subs
+                        FROM records WHERE seq <= %(last)s
+                    ) e
+                    FULL JOIN ({index}) i ON i.seq = e.seq
+                    WHERE e.seq IS NULL OR coalesce(i.subs, '{{}}') IS DISTINCT FROM e.subs
+                    ORDER BY coalesce(e.seq, i.seq)
+                    LIMIT 1
+                    """.encode(),
+                    {"last": last},
+                ).fetchone()
+                bad_run = None
+                if runs:
+                    bad_run = conn.execute(_BAD_RUN).fetchone()
+        result: tuple[int, str] | None = None
+        if found is not None:
+            seq, subjects, stray, indexed = found
+            if seq is None:
+                result = index_stray(stray, stray if isinstance(stray, int) and stray >= 1 else 1)
+            else:
+                reason = index_differs(seq, subjects, indexed or ())
+                result = None if reason is None else (seq, reason)
+        if bad_run is not None:
+            at, subject, key, before = bad_run
+            at = max(1, at)  # (a position before the first is also a stray, found above)
+            shown = subject if subject.isprintable() else repr(subject)
+            if at > key:
+                why = (
+                    f"is keyed by entry {key}, before it, so reads of {shown} after entry "
+                    f"{key} miss it"
+                )
+            else:
+                why = (
+                    f"follows one keyed by entry {before}, so reads of {shown} may give "
+                    "entries out of order"
+                )
+            reason = (
+                f"entry {at}: the subject index's run of {shown} holding it {why} (index altered)"
+            )
+            if result is None or at < result[0]:
+                result = (at, reason)
+        return result
 
     # -- the outbox ------------------------------------------------------------------------
 
