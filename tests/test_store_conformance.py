@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -14,7 +14,16 @@ import pytest
 
 from dualduty.plugins import Hooks, hookimpl, plugin_manager
 from dualduty.records import RECORD_KINDS
-from dualduty.storage import Query, Store, StoreBackend, StoreError, open_store
+from dualduty.storage import (
+    MessageRow,
+    OutboxMessage,
+    Query,
+    Row,
+    Store,
+    StoreBackend,
+    StoreError,
+    open_store,
+)
 from dualduty.storage.memory import MemoryBackend, _MemoryWriter
 from dualduty.storage.sqlite import path_of
 from dualduty.testing import PROBE_KIND, PluginRegistrar, StoreConformance
@@ -329,3 +338,40 @@ def test_dualduty_hooks_is_fresh(dualduty_hooks: Hooks) -> None:
         assert isinstance(store.backend, MemoryBackend)
     assert plugin.opened == ["kit-test:two"]
     assert not plugin_manager().is_registered(plugin)
+
+
+class _WriterWithoutReaddress:
+    """A writer of a backend that implements only the required methods."""
+
+    def __init__(self, writer: _MemoryWriter) -> None:
+        self._writer = writer
+
+    def head(self) -> tuple[int, str]:
+        return self._writer.head()
+
+    def insert(self, rows: Sequence[Row], messages: Sequence[MessageRow]) -> None:
+        self._writer.insert(rows, messages)
+
+
+class _BackendWithoutReaddress(MemoryBackend):
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[_WriterWithoutReaddress]:  # type: ignore[override]  # a writer without readdress
+        with super().writing() as writer:
+            yield _WriterWithoutReaddress(writer)
+
+
+def test_readdress_needs_a_backend_that_can() -> None:
+    """A backend whose writer has no ``readdress`` refuses it with a clear error, and the
+    transaction writes nothing."""
+    store = Store(_BackendWithoutReaddress("memory:plain"))
+    store.enqueue(OutboxMessage("console", "p010", "提醒", "到期", key="k"))
+    (item,) = store.outbox()
+    moved = OutboxMessage("console", "p090", "提醒", "到期", key="k")
+
+    def readdress() -> None:
+        with store.transaction() as tx:
+            tx.readdress(item, moved)
+
+    with pytest.raises(StoreError, match="cannot re-address outbox messages"):
+        readdress()
+    assert [i.message.recipient for i in store.outbox()] == ["p010"]

@@ -102,6 +102,7 @@ from .recorder import Recorder
 from .service import Desk, InvalidTransition, PermissionDenied, Writing
 from .submissions import Reports, SubmittedReport, report
 from .timeline import (
+    Before,
     Change,
     InChargeChanged,
     OrgChanges,
@@ -131,6 +132,7 @@ __all__ = [
     "ActivityState",
     "ActivitySupervised",
     "Approver",
+    "Before",
     "CameToLight",
     "CaseClosed",
     "CaseDecided",

@@ -33,7 +33,7 @@ from dualduty.model._checks import check_id, check_ids
 from ._fields import date_only, strings
 from .base import Record, person, record_kind
 from .hazards import HazardStatus, fold_hazards
-from .timeline import Change, PersonJoined, PostAssigned, Timeline, TimelineError, changes_in
+from .timeline import Change, PersonJoined, PostAssigned, Timeline, TimelineError
 
 if TYPE_CHECKING:
     from dualduty.model.org import Organisation, Package
@@ -253,7 +253,7 @@ def handover(
     items: list[HandoverItem] = []
     appended: list[int] = []
     with desk.writing() as writing:
-        line = Timeline(desk.base_org, [*changes_in(desk.store), *_pending(writing)])
+        line = Timeline.in_transaction(desk.base_org, writing)
         before = line.as_of(effective)
         names = {p.id: p.name for p in before.people}
         if predecessor not in names:
@@ -309,8 +309,7 @@ def handover(
 
         # -- open hazards ----------------------------------------------------------------------
         schools = {s for p in packages for s in p.schools}
-        pending_records = [r for _, r in _pending_records(writing)]
-        states = fold_hazards(desk.store, pending=pending_records)
+        states = fold_hazards(desk.store, pending=[r for _, r in writing.appended()])
         moved_hazards: list[str] = []
         for state in sorted(states, key=lambda s: s.id):
             if state.status is HazardStatus.CLOSED:
@@ -402,25 +401,6 @@ def _draft(line: Timeline, data: Any) -> Change:
     """A change not yet committed, after every one *line* has."""
     seq = max((c.seq for c in line.changes), default=0) + 1
     return Change(seq, "handover", dt.datetime.now(dt.UTC), data)
-
-
-def _pending(writing: Writing) -> list[Change]:
-    from .timeline import CHANGE_KINDS
-
-    kinds = set(CHANGE_KINDS)
-    return [
-        Change(seq, r.actor, r.at, r.data)
-        for seq, r in _pending_records(writing)
-        if r.kind in kinds
-    ]
-
-
-def _pending_records(writing: Writing) -> list[tuple[int, Record]]:
-    seen: dict[int, Record] = {}
-    for items in writing.pending.values():
-        for seq, record in items:
-            seen.setdefault(seq, record)
-    return sorted(seen.items())
 
 
 def _name(names: dict[str, str], person_id: str) -> str:

@@ -62,6 +62,10 @@ class Writing:
         rows = self.tx.rows
         return (rows[-1].seq if rows else self.tx.start[0]) + 1
 
+    def appended(self) -> list[tuple[int, Record]]:
+        """This transaction's records so far, in order, each with the seq it will have."""
+        return list(enumerate(self.tx.records, start=self.tx.start[0] + 1))
+
     def read(self, subject: str, kind: str | None = None, *, after: int = 0) -> list[Record]:
         """Records about *subject* (of *kind*) after seq *after*: committed first, then
         this transaction's."""

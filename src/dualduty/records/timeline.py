@@ -39,7 +39,7 @@ import datetime as dt
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANGE_KINDS",
+    "Before",
     "Change",
     "ChangeData",
     "InChargeChanged",
@@ -279,6 +280,42 @@ class Change:
 
 
 # -- the organisation in force on a date ----------------------------------------------------
+
+
+class Before(NamedTuple):
+    """What stood just before a change (:meth:`Timeline.replay`): the fold's own tables,
+    to read, not to keep."""
+
+    people: Mapping[str, Person]
+    """Everyone in the organisation, by id."""
+    holders: Mapping[str, str | None]
+    """Who holds each post (``None``: vacant), by post id."""
+    packages: Mapping[str, Package]
+    """Every package with its dates (one ended keeps its ``end``), by id."""
+    in_charge: Mapping[str, Sequence[InCharge]]
+    """Each post's in-charge edges with their dates, by post id."""
+
+    def package_on(self, package_id: str, day: dt.date) -> Package | None:
+        """The package as it stands for a change effective on *day*: in force the day
+        before, or set earlier that same day (``None``: not in force)."""
+        found = self.packages.get(package_id)
+        if found is None or not _standing(found.start, found.end, day):
+            return None
+        return found
+
+    def units_in_charge(self, post_id: str, day: dt.date) -> tuple[str, ...]:
+        """The units *post_id* is in charge of for a change effective on *day*."""
+        return tuple(
+            u
+            for e in self.in_charge.get(post_id, ())
+            if _standing(e.start, e.end, day)
+            for u in e.units
+        )
+
+
+def _standing(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:
+    """In force the day before *day*, or set on *day* itself by an earlier change."""
+    return _in_force(start, end, day - _DAY) or (start == day and (end is None or end >= day))
 
 
 @attrs.frozen
@@ -550,6 +587,16 @@ class Timeline:
         return cls(org, changes_in(store, until=until))
 
     @classmethod
+    def in_transaction(cls, org: Organisation, writing: Writing) -> Timeline:
+        """The timeline of the changes committed in the writing's store and of those
+        appended so far in its open transaction."""
+        kinds = set(CHANGE_KINDS)
+        pending = [
+            Change(seq, r.actor, r.at, r.data) for seq, r in writing.appended() if r.kind in kinds
+        ]
+        return cls(org, [*changes_in(writing.store), *pending])
+
+    @classmethod
     def of_entries(cls, org: Organisation, entries: Iterable[Entry]) -> Timeline:
         """The timeline of the change records among *entries* (others are skipped)."""
         return cls(org, _changes(entries))
@@ -626,6 +673,16 @@ class Timeline:
             post, the person by id).
         """
         _check(self, data)
+
+    def replay(self) -> Iterator[tuple[Change, Before]]:
+        """Each change in effective order, with what stood just before it (the state the
+        fold has reached, the changes before it on the same day included): to say what a
+        change changed, from what to what. Each :class:`Before` is valid until the next
+        step."""
+        state = _State(self.org, self._made)
+        for change in self.changes:
+            yield change, Before(state.people, state.holders, state.packages, state.in_charge)
+            state.apply(change)
 
     def history(self, subject: str) -> tuple[Change, ...]:
         """The changes about one thing, in effective order: ``post:<id>``,
@@ -886,9 +943,7 @@ class OrgChanges:
         desk.require(actor, self.recorders(), "change the organisation")
         at = desk.now(at)
         with desk.writing() as writing:
-            line = Timeline.from_store(desk.base_org, desk.store)
-            pending = [Change(seq, r.actor, r.at, r.data) for seq, r in _pending_changes(writing)]
-            line = Timeline(desk.base_org, [*line.changes, *pending])
+            line = Timeline.in_transaction(desk.base_org, writing)
             subjects = _check(line, data)
             entry = writing.append(Record.of(data, actor=actor, at=at, subjects=subjects))
             desk.stale = True  # the desk reads the organisation again once committed
@@ -968,14 +1023,3 @@ class OrgChanges:
     ) -> Entry:
         """From *effective*, the package is no longer in force."""
         return self.record(PackageEnded(package, effective, reason), actor=actor, at=at)
-
-
-def _pending_changes(writing: Writing) -> Iterator[tuple[int, Record]]:
-    """The change records appended in the open transaction, each with its seq."""
-    kinds = set(CHANGE_KINDS)
-    seen: set[int] = set()
-    for items in writing.pending.values():
-        for seq, record in items:
-            if record.kind in kinds and seq not in seen:
-                seen.add(seq)
-                yield seq, record

@@ -1077,6 +1077,7 @@ def describe_changes(line: Timeline) -> dict[int, str]:
     9 办公室主任（general-office.head）：马伟 → 钱立新
     """
     from dualduty.records.timeline import (
+        Before,
         InChargeChanged,
         PackageChanged,
         PackageEnded,
@@ -1084,105 +1085,62 @@ def describe_changes(line: Timeline) -> dict[int, str]:
     )
 
     org = line.org
-    people = {p.id: p.name for p in org.people}
-    posts = {p.id: (u.name, p) for u, p in org.iter_posts()}
-    holders: dict[str, str | None] = {p.id: p.holder for _u, p in org.iter_posts()}
+    posts = {p.id: p for _u, p in org.iter_posts()}
     units = {u.id: u.name for u in org.units}
     targets = {s.id: s.name for s in org.schools}
     targets.update((p.id, p.name) for p in org.places)
-    recorded_in_charge: dict[str, tuple[str, ...]] = {}
-    packages: dict[str, tuple[str, tuple[str, ...]] | None] = {}
-
-    def who(person: str | None) -> str:
-        return "空缺" if person is None else people.get(person, person)
-
-    def post_label(post_id: str) -> str:
-        found = posts.get(post_id)
-        return f"{found[1].title}（{post_id}）" if found is not None else post_id
-
-    def holder_label(holder: str) -> str:
-        if holder in units:
-            return units[holder]
-        found = posts.get(holder)
-        if found is None:
-            return holder
-        return f"{found[1].title}（{who(holders.get(holder))}）"
 
     def listed(ids: tuple[str, ...], names: dict[str, str]) -> str:
         shown = "、".join(names.get(i, i) for i in ids[:3])
         return (shown + (f"等{len(ids)}个" if len(ids) > 3 else "")) or "无"
 
-    def in_charge_before(post: str, day: dt.date) -> tuple[str, ...]:
-        if post in recorded_in_charge:
-            return recorded_in_charge[post]
-        before = day - dt.timedelta(days=1)
-        return tuple(
-            u
-            for e in org.in_charge
-            if e.post == post
-            and (e.start is None or e.start <= before)
-            and (e.end is None or before <= e.end)
-            for u in e.units
-        )
+    def who(before: Before, person: str | None) -> str:
+        found = None if person is None else before.people.get(person)
+        return "空缺" if person is None else (person if found is None else found.name)
 
-    def package_before(package: str, day: dt.date) -> tuple[str, tuple[str, ...]] | None:
-        if package in packages:
-            return packages[package]
-        before = day - dt.timedelta(days=1)
-        found = next(
-            (
-                p
-                for p in org.packages
-                if p.id == package
-                and (p.start is None or p.start <= before)
-                and (p.end is None or before <= p.end)
-            ),
-            None,
-        )
-        return None if found is None else (found.holder, found.targets)
+    def holder_label(before: Before, holder: str) -> str:
+        post = posts.get(holder)
+        if holder in units or post is None:
+            return units.get(holder, holder)
+        return f"{post.title}（{who(before, before.holders.get(holder))}）"
 
     out: dict[int, str] = {}
-    for change in line.changes:  # in effective order
-        data = change.data
+    for change, before in line.replay():  # in effective order, each with what stood
+        data, day = change.data, change.effective
         if isinstance(data, PersonJoined):
-            people.setdefault(data.person, data.name)
             out[change.seq] = f"{data.name}（{data.person}）加入"
         elif isinstance(data, InChargeChanged):
-            old = in_charge_before(data.post, data.effective)
-            out[change.seq] = (
-                f"{holder_label(data.post)}分管：{listed(old, units)} → {listed(data.units, units)}"
-            )
-            recorded_in_charge[data.post] = data.units
+            old = listed(before.units_in_charge(data.post, day), units)
+            new = listed(data.units, units)
+            out[change.seq] = f"{holder_label(before, data.post)}分管：{old} → {new}"
         elif isinstance(data, PackageChanged):
-            was = package_before(data.package, data.effective)
+            was = before.package_on(data.package, day)
             now_targets = data.schools + data.places
             schools = listed(now_targets, targets)
+            holder = holder_label(before, data.holder)
             if was is None:
-                text = f"分包{data.package}：{holder_label(data.holder)}分包{schools}"
-            elif was[0] != data.holder:
-                text = (
-                    f"分包{data.package}（{schools}）：{holder_label(was[0])} → "
-                    f"{holder_label(data.holder)}"
-                )
-            elif was[1] != now_targets:
-                text = (
-                    f"分包{data.package}（{holder_label(data.holder)}）："
-                    f"{listed(was[1], targets)} → {schools}"
-                )
+                text = f"分包{data.package}：{holder}分包{schools}"
+            elif was.holder != data.holder:
+                old = holder_label(before, was.holder)
+                text = f"分包{data.package}（{schools}）：{old} → {holder}"
+            elif was.targets != now_targets:
+                text = f"分包{data.package}（{holder}）：{listed(was.targets, targets)} → {schools}"
             else:
-                text = f"分包{data.package}（{holder_label(data.holder)}，{schools}）：督查人员调整"
+                text = f"分包{data.package}（{holder}，{schools}）：督查人员调整"
             out[change.seq] = text
-            packages[data.package] = (data.holder, now_targets)
         elif isinstance(data, PackageEnded):
-            was = package_before(data.package, data.effective)
-            what = f"（{holder_label(was[0])}，{listed(was[1], targets)}）" if was else ""
-            out[change.seq] = f"分包{data.package}{what}停止"
-            packages[data.package] = None
-        else:
-            out[change.seq] = (
-                f"{post_label(data.post)}：{who(holders.get(data.post))} → {who(data.holder)}"
+            was = before.package_on(data.package, day)
+            what = (
+                f"（{holder_label(before, was.holder)}，{listed(was.targets, targets)}）"
+                if was
+                else ""
             )
-            holders[data.post] = data.holder
+            out[change.seq] = f"分包{data.package}{what}停止"
+        else:
+            post = posts.get(data.post)
+            label = data.post if post is None else f"{post.title}（{data.post}）"
+            old = who(before, before.holders.get(data.post))
+            out[change.seq] = f"{label}：{old} → {who(before, data.holder)}"
     return out
 
 
